@@ -1,0 +1,53 @@
+# uptime — `make run` to use it, `make test` to check it. `make help` lists everything.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint types pytest bench lock schema clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "uptime needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "could not create $(VENV): on Debian or Ubuntu, install python3-venv (sudo apt-get install python3-venv) and run make again" >&2; exit 1; }
+	@$(PIP) install --upgrade pip
+
+# Installs are pinned by constraints.txt (regenerate with `make lock`), so a fresh clone
+# installs the same versions that CI tested.
+$(VENV)/.run-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	@touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed ## embedded PostgreSQL, migrations, API+UI on http://127.0.0.1:8000, a worker
+	exec $(BIN)/uptime run
+
+test: lint types pytest ## everything CI runs: lint, types, the whole suite on a throwaway PostgreSQL
+
+lint: $(VENV)/.dev-installed ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.dev-installed ## mypy --strict on the three packages
+	$(BIN)/mypy uptime_core uptime_graphql uptime_worker
+
+pytest: $(VENV)/.dev-installed ## the test suite only
+	$(BIN)/pytest
+
+bench: $(VENV)/.dev-installed ## run every benchmark in bench/ and print its table
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+schema: $(VENV)/.dev-installed ## regenerate schema.graphql from the code
+	$(BIN)/python -c 'from uptime_graphql.schema import schema; open("schema.graphql", "w").write(schema.as_str() + "\n")'
+
+lock: $(VENV)/.dev-installed ## re-pin constraints.txt from what is installed
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > constraints.txt
+
+clean: ## remove the virtual environment and caches (not the data directory)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

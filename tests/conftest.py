@@ -1,0 +1,50 @@
+"""Fixtures every test tier shares: the throwaway PostgreSQL and per-test databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import TEMPLATE, create_database, drop_database
+from uptime_core import migrations
+from uptime_core.embedded import EmbeddedPostgres
+from uptime_core.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the whole test run (the embedded mechanism the program uses),
+    with a migrated template database that each test copies."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    url = server.start()
+    try:
+        migrations.upgrade(asyncio.run(create_database(url, name=TEMPLATE)))
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    url = await create_database(postgres_url, template=TEMPLATE)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+async def empty_database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A fresh database with no schema at all."""
+    url = await create_database(postgres_url, template="template0")
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=None)

@@ -1,0 +1,273 @@
+"""The ``uptime`` command: run, api, worker, migrate.
+
+The API and worker packages are imported only by the commands that need them, so a worker
+process never loads the GraphQL stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+import asyncpg
+from pydantic import ValidationError
+
+from uptime_core import __version__
+from uptime_core.db import DatabaseUnreachableError, describe_host, libpq_url, redact, unreachable
+from uptime_core.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from uptime_core.settings import Settings, get_settings, is_loopback
+
+log = logging.getLogger("uptime")
+
+
+class UsageError(Exception):
+    """A problem the person running the command can fix; printed as one line."""
+
+
+class Shutdown(BaseException):
+    """SIGTERM or SIGINT arrived: unwind, stopping what was started."""
+
+
+def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
+    raise Shutdown(signal.Signals(signum).name)
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "configuration"
+        variable = "DATABASE_URL" if field == "database_url" else f"UPTIME_{field.upper()}"
+        problems.append(f"{variable} {item['msg'].removeprefix('Value error, ')}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic announces each of its plugins at INFO; that is noise for people running us.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+# -- the database, given or embedded ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database URL to use: DATABASE_URL, or the embedded server for the block's length."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = EmbeddedPostgres(settings.data_dir)
+    log.info("no DATABASE_URL: starting the embedded PostgreSQL in %s", server.pgdata)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+        log.info("stopped the embedded PostgreSQL")
+
+
+def require_database_url(settings: Settings, command: str) -> str:
+    if not settings.database_url:
+        raise UsageError(
+            f"`uptime {command}` needs DATABASE_URL; set it, or use `uptime run`, which starts "
+            "an embedded PostgreSQL"
+        )
+    return settings.database_url
+
+
+def check_reachable(url: str, timeout: float) -> None:
+    """Connect once, so a wrong URL fails with one clear line instead of a traceback."""
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(libpq_url(url), timeout=timeout)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise unreachable(url, error) from None
+
+
+def migrate_to_head(url: str, settings: Settings) -> None:
+    """Bring the schema to the newest revision; says so when there was nothing to do."""
+    from uptime_core import migrations
+
+    check_reachable(url, settings.db_connect_timeout)
+
+    async def current() -> str | None:
+        connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
+        try:
+            exists = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+            return (
+                await connection.fetchval("SELECT version_num FROM alembic_version")
+                if exists
+                else None
+            )
+        finally:
+            await connection.close()
+
+    head = migrations.head_revision()
+    before = asyncio.run(current())
+    if before == head:
+        log.info("database at %s is current (revision %s); nothing to do", describe_host(url), head)
+        return
+    migrations.upgrade(url)
+    log.info("migrated database at %s from %s to %s", describe_host(url), before or "empty", head)
+
+
+def check_listen_address(host: str, settings: Settings) -> None:
+    """Security by default: without a token, serve only this machine."""
+    if settings.api_token is None and not is_loopback(host):
+        raise UsageError(
+            f"refusing to listen on {host} without a token: set UPTIME_API_TOKEN, or listen on "
+            "127.0.0.1"
+        )
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+def command_migrate(settings: Settings) -> int:
+    with database(settings) as url:
+        migrate_to_head(url, settings)
+    return 0
+
+
+def command_api(settings: Settings) -> int:
+    url = require_database_url(settings, "api")
+    check_listen_address(settings.api_host, settings)
+    from uptime_graphql.app import serve
+
+    serve(settings, url)
+    return 0
+
+
+def command_worker(settings: Settings) -> int:
+    url = require_database_url(settings, "worker")
+    from uptime_worker.main import run_worker
+
+    return run_worker(settings, url)
+
+
+def command_run(settings: Settings) -> int:
+    """Database (embedded unless DATABASE_URL), migrations, then the API and one worker."""
+    check_listen_address(settings.api_host, settings)
+    with database(settings) as url:
+        migrate_to_head(url, settings)
+        env = {**os.environ, "DATABASE_URL": url}
+        children = {name: _spawn(name, env) for name in ("api", "worker")}
+        log.info(
+            "serving http://%s:%d (API and UI) with one worker on %s; Ctrl-C stops everything",
+            settings.api_host,
+            settings.api_port,
+            redact(url),
+        )
+        try:
+            return _supervise(children)
+        finally:
+            _stop_children(children, settings.shutdown_grace_seconds)
+
+
+def _die_with_parent() -> None:
+    # If `uptime run` itself is killed (SIGKILL), its children get SIGTERM instead of living on.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of their own: a terminal's Ctrl-C reaches only this process, which then stops
+    # the children in order (API and worker first, the database last).
+    return subprocess.Popen(
+        [sys.executable, "-m", "uptime_core.cli", command],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+
+
+def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
+    while True:
+        for name, child in children.items():
+            code = child.poll()
+            if code is not None:
+                log.error("the %s process exited with code %d; stopping everything", name, code)
+                return 1
+        time.sleep(0.2)
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
+    # Late signals must not interrupt the orderly stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + grace
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("the %s process did not stop within %.0f s; killing it", name, grace)
+            child.kill()
+            child.wait()
+
+
+COMMANDS = {
+    "run": (command_run, "database (embedded unless DATABASE_URL), migrations, API and a worker"),
+    "api": (command_api, "serve the GraphQL API and the UI"),
+    "worker": (command_worker, "run a worker that checks targets"),
+    "migrate": (command_migrate, "bring the database schema up to date"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``uptime`` console script."""
+    parser = argparse.ArgumentParser(prog="uptime", description="Self-hosted uptime monitor.")
+    parser.add_argument("--version", action="version", version=f"uptime {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(f"uptime: error: {describe_settings_error(error)}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+
+    command, _ = COMMANDS[args.command]
+    if command in (command_run, command_migrate):
+        signal.signal(signal.SIGTERM, _raise_shutdown)
+        signal.signal(signal.SIGINT, _raise_shutdown)
+    try:
+        return command(settings)
+    except Shutdown as stop:
+        log.info("%s received; stopped", stop)
+        return 0
+    except UsageError as error:
+        print(f"uptime: error: {error}", file=sys.stderr)
+        return 2
+    except (DatabaseUnreachableError, EmbeddedPostgresError, ValueError) as error:
+        print(f"uptime: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

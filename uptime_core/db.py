@@ -1,0 +1,88 @@
+"""Database access: the async engine and sessions (asyncpg), and errors people can act on."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from uptime_core.settings import Settings
+
+
+class DatabaseUnreachableError(RuntimeError):
+    """The database could not be reached; ``str()`` is one line naming the host and the fix."""
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL for asyncpg, from any ``postgres://``/``postgresql://`` URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgres", "postgresql"):
+        raise ValueError(f"DATABASE_URL must start with postgresql://, not {scheme + sep or url!r}")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def libpq_url(url: str) -> str:
+    """The plain ``postgresql://`` form of a URL (for asyncpg.connect, psql and logs)."""
+    return "postgresql://" + url.partition("://")[2]
+
+
+def describe_host(url: str) -> str:
+    """Where a URL points, for messages: ``host:port`` or the Unix socket directory."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or [""])[0] or "localhost"
+    port = parts.port or int((query.get("port") or ["5432"])[0])
+    return f"{host}:{port}" if not host.startswith("/") else f"socket {host}/.s.PGSQL.{port}"
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden, safe for logs."""
+    return (
+        make_url(async_url(url))
+        .render_as_string(hide_password=True)
+        .replace("postgresql+asyncpg://", "postgresql://", 1)
+    )
+
+
+def unreachable(url: str, error: BaseException) -> DatabaseUnreachableError:
+    """Turn a connection failure into one line that names the host and says what to check."""
+    where = describe_host(url)
+    reason: str
+    if isinstance(error, socket.gaierror):
+        reason = "the host name does not resolve; check the host in DATABASE_URL"
+    elif isinstance(error, ConnectionRefusedError | FileNotFoundError):
+        reason = "connection refused; check that PostgreSQL is running and DATABASE_URL's port"
+    elif isinstance(error, TimeoutError):
+        reason = "no answer in time; check the host, the port and any firewall between"
+    else:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = f"{text}; check DATABASE_URL (user, password, database name)"
+    return DatabaseUnreachableError(f"cannot reach PostgreSQL at {where}: {reason}")
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    """An async engine for ``url`` sized by the settings."""
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={"timeout": settings.db_connect_timeout},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on error."""
+    async with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,264 @@
+"""The embedded PostgreSQL: a server in the data directory, from the binaries pgserver ships.
+
+Used when no ``DATABASE_URL`` is set. The server listens only on a Unix socket inside its own
+0700 data directory, so ``trust`` authentication reaches nobody but this machine's owner of
+that directory (and root). One process at a time owns a data directory (an ``flock``); a
+server left running by a process that was killed with SIGKILL is adopted by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import logging
+import os
+import pwd
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL refuses to run as root; as root we run it as this system user.
+SYSTEM_USER = "uptime-postgres"
+SUPERUSER = "postgres"
+PORT = 5432  # names the socket file only: the server opens no TCP port
+_MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be started or stopped; the message says what to do."""
+
+
+def binaries_dir() -> Path:
+    """Where pgserver's PostgreSQL binaries are installed (found without importing pgserver,
+    whose import has side effects we do not want: runtime directories, lock files)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedPostgresError(
+            "the pgserver package is not installed; reinstall uptime, or set DATABASE_URL"
+        )
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server kept in ``data_dir/postgres``, started and stopped by this process."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.expanduser().resolve()
+        self.pgdata = self.data_dir / "postgres"
+        self.bin = binaries_dir()
+        self._lock_file: IO[str] | None = None
+        self._run_as: pwd.struct_passwd | None = None
+        self.socket_dir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """The libpq-style URL of the running server (Unix socket)."""
+        if self.socket_dir is None:
+            raise EmbeddedPostgresError("the embedded PostgreSQL is not running")
+        return f"postgresql://{SUPERUSER}@/postgres?host={self.socket_dir}&port={PORT}"
+
+    def start(self) -> str:
+        """Initialise the data directory if new, start (or adopt) the server, return its URL."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        try:
+            self._prepare_user()
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._initdb()
+            running = self._running_socket_dir()
+            if running is not None:
+                log.info("adopting the PostgreSQL already running in %s", self.pgdata)
+                self.socket_dir = running
+            else:
+                self._start_server()
+        except BaseException:
+            self._release_lock()
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are ended) and release the directory."""
+        try:
+            if self._running_socket_dir() is not None:
+                result = self._pg(
+                    "pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60"
+                )
+                if result.returncode != 0:
+                    self._kill_postmaster()
+        finally:
+            self.socket_dir = None
+            self._release_lock()
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        lock_path = self.data_dir / "uptime.lock"
+        handle = lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise EmbeddedPostgresError(
+                f"the data directory {self.data_dir} is in use by {holder}; stop it first, "
+                "or set UPTIME_DATA_DIR to another directory"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock_file = handle
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _prepare_user(self) -> None:
+        """As root, make a system user that owns the data directory and runs the server."""
+        if os.geteuid() != 0:
+            return
+        try:
+            entry = pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SYSTEM_USER,
+                ],
+                check=True,
+                capture_output=True,
+            )
+            entry = pwd.getpwnam(SYSTEM_USER)
+        self._run_as = entry
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        # The server's user must be able to reach its binaries and its data directory: grant
+        # traverse (x, not read) on the directories above them, as a Debian install would have.
+        for path in (self.pgdata, self.bin):
+            for parent in path.parents:
+                mode = parent.stat().st_mode
+                if mode & 0o001 == 0:
+                    parent.chmod(mode | 0o001)
+
+    def _initdb(self) -> None:
+        log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        result = self._pg(
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(
+                f"initdb failed in {self.pgdata}: {_last_line(result.stderr)}; check that the "
+                "directory is writable and empty"
+            )
+
+    def _start_server(self) -> None:
+        socket_dir = self._choose_socket_dir()
+        log_file = self.pgdata / "log" / "postgres.log"
+        log_file.parent.mkdir(exist_ok=True)
+        if self._run_as is not None:
+            os.chown(log_file.parent, self._run_as.pw_uid, self._run_as.pw_gid)
+        options = (
+            f"-c listen_addresses='' -k {socket_dir} -p {PORT} -c unix_socket_permissions=0700 "
+            "-c max_connections=200"
+        )
+        result = self._pg(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.pgdata),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(log_file),
+            "-o",
+            options,
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(
+                f"PostgreSQL did not start in {self.pgdata}: {_last_line(result.stderr)}; "
+                f"see {log_file}"
+            )
+        self.socket_dir = socket_dir
+
+    def _choose_socket_dir(self) -> Path:
+        if len(str(self.pgdata / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH:
+            return self.pgdata
+        # A deep data directory cannot hold the socket: use a short private one instead.
+        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
+        short = Path(tempfile.gettempdir()) / f"uptime-pg-{digest}"
+        short.mkdir(mode=0o700, exist_ok=True)
+        if self._run_as is not None:
+            os.chown(short, self._run_as.pw_uid, self._run_as.pw_gid)
+        return short
+
+    def _running_socket_dir(self) -> Path | None:
+        """The socket directory of a live server on this data directory, or None."""
+        if self._pg("pg_ctl", "status", "-D", str(self.pgdata)).returncode != 0:
+            return None
+        lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        return Path(lines[4]) if len(lines) > 4 and lines[4] else None
+
+    def _kill_postmaster(self) -> None:
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, 9)
+
+    def _pg(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        kwargs: dict[str, Any] = {}
+        if self._run_as is not None:
+            kwargs.update(user=self._run_as.pw_uid, group=self._run_as.pw_gid, extra_groups=[])
+        # pg_ctl leaves the server holding its stdout: never capture through a pipe it keeps.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            process = subprocess.run(
+                [str(self.bin / program), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                text=True,
+                check=False,
+                cwd="/",
+                **kwargs,
+            )
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(
+                process.args, process.returncode, out.read(), err.read()
+            )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedPostgres]:
+    """Run the embedded server for the duration of the block."""
+    server = EmbeddedPostgres(data_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,59 @@
+"""Schema migrations (Alembic): upgrade, downgrade, and where a database stands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# pg_advisory_xact_lock key held while migrating ("uptime" in ASCII).
+MIGRATION_LOCK_ID = 0x757074696D65
+
+
+def scripts_dir() -> Path:
+    """The migration scripts: inside the installed package, or ``alembic/`` in a checkout."""
+    packaged = Path(__file__).parent / "_alembic"
+    if (packaged / "env.py").exists():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "alembic"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration for ``url`` that needs no alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(scripts_dir()))
+    if url is not None:
+        config.attributes["database_url"] = url
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {scripts_dir()}")
+    return head
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    """The revision a database is at (None before the first migration)."""
+    return await connection.run_sync(_current)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (blocking: call from a thread in async code)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database down to ``revision`` (blocking)."""
+    command.downgrade(alembic_config(url), revision)

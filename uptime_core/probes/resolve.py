@@ -1,0 +1,55 @@
+"""Name resolution for the TCP and ICMP probes, without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+from uptime_core.probes.errors import ProbeFailure, shorten
+from uptime_core.probes.options import IpFamily
+from uptime_core.probes.result import ErrorKind
+
+SocketAddress = tuple[str, int] | tuple[str, int, int, int]
+_FAMILIES = {
+    IpFamily.ANY: socket.AF_UNSPEC,
+    IpFamily.IPV4: socket.AF_INET,
+    IpFamily.IPV6: socket.AF_INET6,
+}
+
+
+async def resolve(
+    host: str, port: int, family: IpFamily
+) -> list[tuple[socket.AddressFamily, SocketAddress]]:
+    """Addresses for `host` in the resolver's preferred order, filtered by `family`.
+
+    IP literals skip the resolver (and the family filter: an address is what it is).
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if address.version == 6:
+            return [(socket.AF_INET6, (address.compressed, port, 0, 0))]
+        return [(socket.AF_INET, (address.compressed, port))]
+
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(
+            host, port, family=_FAMILIES[family], type=socket.SOCK_STREAM
+        )
+    except socket.gaierror as exc:
+        raise ProbeFailure(
+            ErrorKind.DNS, shorten(f"cannot resolve {host}: {exc.strerror or exc}")
+        ) from exc
+    seen: set[SocketAddress] = set()
+    addresses: list[tuple[socket.AddressFamily, SocketAddress]] = []
+    for info_family, _, _, _, sockaddr in infos:
+        if info_family not in (socket.AF_INET, socket.AF_INET6) or sockaddr in seen:
+            continue
+        seen.add(sockaddr)  # type: ignore[arg-type]
+        addresses.append((info_family, sockaddr))  # type: ignore[arg-type]
+    if not addresses:
+        raise ProbeFailure(ErrorKind.DNS, shorten(f"{host} has no {family.value} address"))
+    return addresses

@@ -1,0 +1,92 @@
+"""Configuration from the environment: ``DATABASE_URL`` and ``UPTIME_*`` variables."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/uptime``, else ``~/.local/share/uptime``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "uptime"
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Every setting of the program; README.md lists them with their defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="UPTIME_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "UPTIME_DATABASE_URL"),
+        description="PostgreSQL URL; unset starts the embedded PostgreSQL in UPTIME_DATA_DIR.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the embedded PostgreSQL keeps its files.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for mutations; without one the API only listens on loopback.",
+    )
+    worker_id: str = Field(
+        default_factory=default_worker_id,
+        description="Name this worker writes into the leases it takes (default: host-pid).",
+    )
+    worker_health_host: str = Field(
+        default="127.0.0.1", description="Address of the worker's /healthz and /readyz."
+    )
+    worker_health_port: int = Field(
+        default=8001, ge=0, le=65535, description="Port of the worker's health endpoints."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
+    db_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a database connection."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=30.0, gt=0, description="How long `uptime run` waits for API and worker to stop."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, url: str | None) -> str | None:
+        if url and url.partition("://")[0].split("+")[0] not in ("postgres", "postgresql"):
+            raise ValueError("must be a postgresql:// URL (PostgreSQL is the only database)")
+        return url or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError("must be one of debug, info, warning, error")
+        return level.lower()
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

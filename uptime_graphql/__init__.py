@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry on FastAPI) and the web UI."""

@@ -1,0 +1,1 @@
+"""The worker: claims due targets from PostgreSQL, probes them, records the results."""
