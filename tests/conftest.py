@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,16 +19,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A PostgreSQL server for the whole test run (the embedded mechanism the program uses),
     with a migrated template database that each test copies."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's tmp_path: a second pytest run would prune that while this one runs.
+    data_dir = Path(tempfile.mkdtemp(prefix="uptime-test-pg-"))
+    server = EmbeddedPostgres(data_dir)
     url = server.start()
     try:
         migrations.upgrade(asyncio.run(create_database(url, name=TEMPLATE)))
         yield url
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -112,12 +112,10 @@ def migrate_to_head(url: str, settings: Settings) -> None:
     async def current() -> str | None:
         connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
         try:
-            exists = await connection.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
-            return (
-                await connection.fetchval("SELECT version_num FROM alembic_version")
-                if exists
-                else None
-            )
+            if not await connection.fetchval(migrations.TABLE_EXISTS_SQL):
+                return None
+            revision: str | None = await connection.fetchval(migrations.CURRENT_REVISION_SQL)
+            return revision
         finally:
             await connection.close()
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # pg_advisory_xact_lock key held while migrating ("uptime" in ASCII).
@@ -40,13 +39,17 @@ def head_revision() -> str:
     return head
 
 
-def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+# Read directly rather than through Alembic's MigrationContext, which logs two INFO lines on
+# every readiness probe.
+TABLE_EXISTS_SQL = "SELECT to_regclass('alembic_version') IS NOT NULL"
+CURRENT_REVISION_SQL = "SELECT max(version_num) FROM alembic_version"
 
 
 async def current_revision(connection: AsyncConnection) -> str | None:
     """The revision a database is at (None before the first migration)."""
-    return await connection.run_sync(_current)
+    if not (await connection.execute(text(TABLE_EXISTS_SQL))).scalar():
+        return None
+    return (await connection.execute(text(CURRENT_REVISION_SQL))).scalar()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
