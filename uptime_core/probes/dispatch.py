@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from uptime_core.probes.errors import ProbeFailure, classify_exception, shorten
 from uptime_core.probes.http import probe_http
@@ -18,48 +19,77 @@ from uptime_core.probes.validation import (
     validate_target_settings,
 )
 
+_SETTINGS_CACHE_SIZE = 4096
+_settings_cache: dict[tuple[Any, ...], ValidatedSettings | TargetSettingsError] = {}
 
-async def _run(settings: ValidatedSettings, observation: Observation) -> ProbeResult:
-    options = settings.parsed_options
-    if isinstance(options, HttpOptions) and settings.url is not None:
-        return await probe_http(settings.url, options, observation)
-    if isinstance(options, TcpOptions) and settings.host is not None and settings.port is not None:
-        return await probe_tcp(settings.host, settings.port, options, observation)
-    if isinstance(options, IcmpOptions) and settings.host is not None:
-        return await probe_icmp(settings.host, options, observation, settings.timeout_seconds)
-    raise AssertionError(f"validated settings do not fit {settings.kind}")  # pragma: no cover
+
+def _settings_for(target: ProbeTarget) -> ValidatedSettings | TargetSettingsError:
+    """Validated settings of `target`, remembered: the same targets come round every interval.
+
+    The key holds `repr(options)`: for JSON values equal reprs mean equal options, and
+    differently ordered but equal options only cost a second validation.
+    """
+    key = (
+        target.kind,
+        target.url,
+        target.host,
+        target.port,
+        target.timeout_seconds,
+        repr(target.options),
+    )
+    settings = _settings_cache.get(key)
+    if settings is None:
+        try:
+            settings = validate_target_settings(
+                kind=target.kind,
+                url=target.url,
+                host=target.host,
+                port=target.port,
+                timeout_seconds=target.timeout_seconds,
+                options=target.options,
+            )
+        except TargetSettingsError as exc:
+            settings = exc
+        if len(_settings_cache) >= _SETTINGS_CACHE_SIZE:
+            _settings_cache.clear()
+        _settings_cache[key] = settings
+    return settings
 
 
 async def probe(target: ProbeTarget) -> ProbeResult:
     """Run one check of `target` within `target.timeout_seconds`.
 
-    Every failure comes back as a DOWN result with an error kind; nothing is raised except
-    cancellation.
+    Every failure comes back as a DOWN result with an error kind (settings that do not
+    validate give `invalid_target`); nothing is raised except cancellation.
     """
-    try:
-        settings = validate_target_settings(
-            kind=target.kind,
-            url=target.url,
-            host=target.host,
-            port=target.port,
-            timeout_seconds=target.timeout_seconds,
-            options=target.options,
-        )
-    except TargetSettingsError as exc:
+    settings = _settings_for(target)
+    if isinstance(settings, TargetSettingsError):
         return ProbeResult(
             CheckStatus.DOWN,
             error_kind=ErrorKind.INVALID_TARGET,
-            message=shorten(f"invalid target settings: {exc}"),
+            message=shorten(f"invalid target settings: {settings}"),
         )
     return await probe_settings(settings)
 
 
 async def probe_settings(settings: ValidatedSettings) -> ProbeResult:
-    """Like `probe`, for settings already validated (saves the validation per check)."""
+    """Like `probe`, for settings that `validate_target_settings` returned."""
     observation = Observation()
+    options = settings.parsed_options
     try:
         async with asyncio.timeout(settings.timeout_seconds):
-            return await _run(settings, observation)
+            if isinstance(options, TcpOptions):
+                assert settings.host is not None and settings.port is not None
+                return await probe_tcp(settings.host, settings.port, options, observation)
+            if isinstance(options, HttpOptions):
+                assert settings.url is not None
+                return await probe_http(settings.url, options, observation)
+            if isinstance(options, IcmpOptions):
+                assert settings.host is not None
+                return await probe_icmp(
+                    settings.host, options, observation, settings.timeout_seconds
+                )
+            raise AssertionError(f"no probe for {settings.kind}")  # pragma: no cover
     except TimeoutError:
         return observation.timed_out(settings.timeout_seconds)
     except ProbeFailure as exc:

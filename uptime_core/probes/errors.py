@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -50,6 +51,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _os_error_text(exc: OSError) -> str:
+    # asyncio replaces strerror with "Connect call failed (...)"; the errno says more.
+    if not isinstance(exc, socket.gaierror) and exc.errno is not None and exc.errno > 0:
+        return os.strerror(exc.errno)
     return exc.strerror or str(exc) or type(exc).__name__
 
 

@@ -61,7 +61,8 @@ async def probe_http(url: str, options: HttpOptions, observation: Observation) -
 
 def _redirect_message(visited: list[str], next_url: str, options: HttpOptions) -> str:
     if next_url in visited:
-        loop = [*visited[visited.index(next_url) :], next_url]
+        cycle_start = len(visited) - 1 - visited[::-1].index(next_url)
+        loop = [*visited[cycle_start:], next_url]
         return shorten(f"redirect loop: {' -> '.join(loop)}")
     return shorten(f"more than {options.max_redirects} redirects (last to {next_url})")
 

@@ -71,6 +71,8 @@ class Observation:
         self, degraded_latency_ms: float | None, cert_expiry_days: int | None
     ) -> ProbeResult:
         """UP, or DEGRADED when the answer was slow or the certificate expires soon."""
+        if degraded_latency_ms is None and cert_expiry_days is None:
+            return self.result(CheckStatus.UP)
         reasons: list[tuple[ErrorKind, str]] = []
         if (
             degraded_latency_ms is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 
@@ -18,6 +19,15 @@ _FAMILIES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _ip_literal(host: str) -> tuple[socket.AddressFamily, str] | None:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return (socket.AF_INET6 if address.version == 6 else socket.AF_INET), address.compressed
+
+
 async def resolve(
     host: str, port: int, family: IpFamily
 ) -> list[tuple[socket.AddressFamily, SocketAddress]]:
@@ -25,14 +35,12 @@ async def resolve(
 
     IP literals skip the resolver (and the family filter: an address is what it is).
     """
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        if address.version == 6:
-            return [(socket.AF_INET6, (address.compressed, port, 0, 0))]
-        return [(socket.AF_INET, (address.compressed, port))]
+    literal = _ip_literal(host)
+    if literal is not None:
+        literal_family, address = literal
+        if literal_family == socket.AF_INET6:
+            return [(literal_family, (address, port, 0, 0))]
+        return [(literal_family, (address, port))]
 
     loop = asyncio.get_running_loop()
     try:

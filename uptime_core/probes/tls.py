@@ -26,6 +26,8 @@ def client_ssl_context(verify: bool) -> ssl.SSLContext:
 
 def _read_tlv(der: bytes, offset: int) -> tuple[int, int, int]:
     """Return (tag, start of content, end of content) of the DER element at `offset`."""
+    if offset + 2 > len(der):
+        raise ValueError("truncated DER element")
     tag = der[offset]
     length = der[offset + 1]
     offset += 2
@@ -46,6 +48,8 @@ def certificate_not_after(der: bytes) -> datetime:
     was verified, and expiry must be reported with verification off too.
     """
     tag, cert_start, _ = _read_tlv(der, 0)
+    if tag != _SEQUENCE:
+        raise ValueError("not an X.509 certificate")
     tag, tbs_start, _ = _read_tlv(der, cert_start)
     if tag != _SEQUENCE:
         raise ValueError("not an X.509 certificate")
@@ -78,5 +82,5 @@ def peer_certificate_expiry(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) ->
         return None
     try:
         return certificate_not_after(der)
-    except (ValueError, IndexError):
+    except ValueError:
         return None

@@ -11,7 +11,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -57,8 +57,12 @@ class ValidatedSettings:
     port: int | None
     timeout_seconds: float
     interval_seconds: float | None
-    options: dict[str, Any]
-    parsed_options: ProbeOptions = field(repr=False, compare=False)
+    parsed_options: ProbeOptions
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options as the database stores them: camelCase, every default filled in."""
+        return self.parsed_options.model_dump(mode="json", by_alias=True)
 
 
 def _field_path(location: Sequence[int | str]) -> str:
@@ -232,6 +236,5 @@ def validate_target_settings(
         port=port if probe_kind is ProbeKind.TCP else None,
         timeout_seconds=float(timeout_seconds),
         interval_seconds=None if interval_seconds is None else float(interval_seconds),
-        options=parsed_options.model_dump(mode="json", by_alias=True),
         parsed_options=parsed_options,
     )
