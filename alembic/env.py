@@ -27,7 +27,12 @@ def database_url() -> str:
 
 
 def run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=True,
+    )
     with context.begin_transaction():
         # Two `uptime migrate` at once (say, two pods) would race: the second waits here and
         # then finds nothing left to do.

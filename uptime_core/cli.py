@@ -60,6 +60,8 @@ def configure_logging(level: str) -> None:
     )
     # Alembic announces each of its plugins at INFO; that is noise for people running us.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: one line per probe would drown everything else.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # -- the database, given or embedded ---------------------------------------------------------
@@ -112,10 +114,7 @@ def migrate_to_head(url: str, settings: Settings) -> None:
     async def current() -> str | None:
         connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
         try:
-            if not await connection.fetchval(migrations.TABLE_EXISTS_SQL):
-                return None
-            revision: str | None = await connection.fetchval(migrations.CURRENT_REVISION_SQL)
-            return revision
+            return await migrations.current_revision_raw(connection)
         finally:
             await connection.close()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -86,3 +88,23 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: commit on success, roll back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # JSONB in and out as Python objects rather than text.
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """A raw asyncpg pool for hot paths that need no ORM (the worker's claim and complete)."""
+    pool = await asyncpg.create_pool(
+        libpq_url(url),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        timeout=settings.db_connect_timeout,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool

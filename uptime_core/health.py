@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from uptime_core.migrations import current_revision, head_revision
+from uptime_core.migrations import head_revision
 
 # A probe from Kubernetes must get its answer before its own timeout (1 s by default there).
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-async def readiness_problem(engine: AsyncEngine) -> str | None:
-    """None when the database answers and its schema is at the code's head; else why not."""
+async def readiness_problem(read_revision: Callable[[], Awaitable[str | None]]) -> str | None:
+    """None when the database answers and its schema is at the code's head; else why not.
+
+    ``read_revision`` is ``migrations.current_revision`` (or its asyncpg twin) bound to the
+    process's engine or pool.
+    """
     try:
-        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
-            current = await current_revision(connection)
-    except (OSError, TimeoutError, DBAPIError, InterfaceError, OperationalError) as error:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            current = await read_revision()
+    except (
+        OSError,
+        TimeoutError,
+        DBAPIError,
+        InterfaceError,
+        OperationalError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as error:
         return f"database unreachable: {type(error).__name__}"
     head = head_revision()
     if current != head:

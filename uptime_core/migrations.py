@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 # pg_advisory_xact_lock key held while migrating ("uptime" in ASCII).
 MIGRATION_LOCK_ID = 0x757074696D65
@@ -45,11 +46,20 @@ TABLE_EXISTS_SQL = "SELECT to_regclass('alembic_version') IS NOT NULL"
 CURRENT_REVISION_SQL = "SELECT max(version_num) FROM alembic_version"
 
 
-async def current_revision(connection: AsyncConnection) -> str | None:
+async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision a database is at (None before the first migration)."""
-    if not (await connection.execute(text(TABLE_EXISTS_SQL))).scalar():
+    async with engine.connect() as connection:
+        if not (await connection.execute(text(TABLE_EXISTS_SQL))).scalar():
+            return None
+        return (await connection.execute(text(CURRENT_REVISION_SQL))).scalar()
+
+
+async def current_revision_raw(connection: asyncpg.Connection | asyncpg.Pool) -> str | None:
+    """``current_revision`` over a plain asyncpg connection or pool."""
+    if not await connection.fetchval(TABLE_EXISTS_SQL):
         return None
-    return (await connection.execute(text(CURRENT_REVISION_SQL))).scalar()
+    revision: str | None = await connection.fetchval(CURRENT_REVISION_SQL)
+    return revision
 
 
 def upgrade(url: str, revision: str = "head") -> None:

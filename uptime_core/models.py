@@ -89,10 +89,18 @@ class Target(SQLModel, table=True):
     )
     failure_threshold: int = Field(default=2)
     recovery_threshold: int = Field(default=2)
-    paused: bool = Field(default=False)
+    paused: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status: TargetStatus = Field(
-        default=TargetStatus.UNKNOWN, sa_type=_enum(TargetStatus, "target_status")
+        default=TargetStatus.UNKNOWN,
+        sa_type=_enum(TargetStatus, "target_status"),
+        sa_column_kwargs={"server_default": TargetStatus.UNKNOWN.value},
     )
+    # The run of same-polarity checks the state machine counts (docs/architecture.md, "State
+    # and incidents"): how many in a row, and the slot where the run began.
+    consecutive_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    consecutive_successes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    streak_started_at: datetime | None = _timestamp(nullable=True)
+    status_changed_at: datetime | None = _timestamp(nullable=True)
     # Schedule and lease (see "Scheduling" in docs/architecture.md): the slot to run next,
     # and which worker holds it until when. NULL next_run_at: not scheduled (paused).
     next_run_at: datetime | None = _timestamp(nullable=True)

@@ -47,10 +47,21 @@ class Settings(BaseSettings):
         description="Name this worker writes into the leases it takes (default: host-pid).",
     )
     worker_health_host: str = Field(
-        default="127.0.0.1", description="Address of the worker's /healthz and /readyz."
+        default="127.0.0.1", description="Address of the worker's /healthz, /readyz and /metrics."
     )
     worker_health_port: int = Field(
         default=8001, ge=0, le=65535, description="Port of the worker's health endpoints."
+    )
+    worker_concurrency: int = Field(
+        default=200, ge=1, description="Probes one worker runs at the same time."
+    )
+    worker_batch_size: int = Field(
+        default=100, ge=1, description="Slots claimed, and results recorded, per statement."
+    )
+    worker_lease_margin_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Added to twice the probe timeout to make a lease's length.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_connect_timeout: float = Field(

@@ -11,6 +11,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from uptime_core.db import create_engine
 from uptime_core.health import readiness_problem
+from uptime_core.migrations import current_revision
 from uptime_core.settings import Settings
 from uptime_graphql.schema import schema
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(response: Response) -> dict[str, str]:
-        problem = await readiness_problem(app.state.engine)
+        problem = await readiness_problem(lambda: current_revision(app.state.engine))
         if problem is not None:
             response.status_code = 503
             return {"status": "unavailable", "reason": problem}

@@ -1,37 +1,36 @@
-"""The worker process: lifecycle, signals, and its health endpoints.
+"""The worker process: lifecycle, signals, and its health and metrics endpoints.
 
-The claim → probe → complete loop arrives with the scheduling issue; this process already
-starts, waits for its database, serves ``/healthz`` and ``/readyz`` on its own port, and stops
-cleanly on SIGTERM or SIGINT.
+Starts its health server at once (so ``/healthz`` answers while the database is still away),
+connects to the database (retrying with backoff), then runs the check loop until SIGTERM or
+SIGINT, after which it winds down as ``loop.py`` describes and exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from uptime_core.db import create_engine, describe_host
+from uptime_core.db import create_pool, describe_host
 from uptime_core.health import readiness_problem
+from uptime_core.migrations import current_revision_raw
 from uptime_core.settings import Settings
+from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
 
 log = logging.getLogger("uptime.worker")
 
+SCHEMA_POLL_SECONDS = 2.0
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
 
 def run_worker(settings: Settings, database_url: str) -> int:
     """Run until SIGTERM or SIGINT; the exit code."""
     return asyncio.run(Worker(settings, database_url).run())
-
-
-def _is_connection_error(error: BaseException) -> bool:
-    return isinstance(error, OSError | TimeoutError) or "connection" in type(error).__name__.lower()
 
 
 class Worker:
@@ -41,13 +40,13 @@ class Worker:
         self.settings = settings
         self.database_url = database_url
         self.stopping = asyncio.Event()
-        self.engine: AsyncEngine | None = None
+        self.metrics = WorkerMetrics()
+        self.pool: asyncpg.Pool | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        self.engine = create_engine(self.database_url, self.settings)
         health = await asyncio.start_server(
             self._serve_health, self.settings.worker_health_host, self.settings.worker_health_port
         )
@@ -58,21 +57,27 @@ class Worker:
             self.settings.worker_health_port,
         )
         try:
-            connect = asyncio.create_task(self._wait_for_database(self.engine))
+            connect = asyncio.create_task(self._connect())
             stop = asyncio.create_task(self.stopping.wait())
             await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
-            connect.cancel()
-            await self.stopping.wait()
+            if connect.done():
+                self.pool = connect.result()
+                if await self._wait_for_schema(self.pool):
+                    await CheckLoop(self.pool, self.settings, self.stopping, self.metrics).run()
+            else:
+                connect.cancel()
+            stop.cancel()
             log.info("worker %s stopping", self.settings.worker_id)
         finally:
             health.close()
             await health.wait_closed()
-            await self.engine.dispose()
+            if self.pool is not None:
+                await self.pool.close()
         log.info("worker %s stopped", self.settings.worker_id)
         return 0
 
-    async def _wait_for_database(self, engine: AsyncEngine) -> None:
-        """Connect, retrying with backoff; one log line per outage, not one per attempt."""
+    async def _connect(self) -> asyncpg.Pool:
+        """A pool, retrying with backoff; one log line per outage, not one per attempt."""
         where = describe_host(self.database_url)
 
         def first_failure(state: RetryCallState) -> None:
@@ -82,15 +87,31 @@ class Worker:
                 )
 
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_is_connection_error),
+            retry=retry_if_exception(is_connection_error),
             wait=wait_exponential_jitter(initial=0.5, max=10),
             before_sleep=first_failure,
             reraise=True,
         ):
             with attempt:
-                async with engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                pool = await create_pool(self.database_url, self.settings)
         log.info("worker %s connected to the database at %s", self.settings.worker_id, where)
+        return pool
+
+    async def _wait_for_schema(self, pool: asyncpg.Pool) -> bool:
+        """Wait until the schema is the code's (the migration job may still be running);
+        False if told to stop first."""
+        logged = False
+        while (problem := await readiness_problem(lambda: current_revision_raw(pool))) is not None:
+            if not logged:
+                log.warning("waiting before checking anything: %s", problem)
+                logged = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=SCHEMA_POLL_SECONDS)
+            if self.stopping.is_set():
+                return False
+        if logged:
+            log.info("the database schema is current; starting to check")
+        return True
 
     async def _serve_health(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -100,10 +121,9 @@ class Worker:
                 request_line = (await reader.readline()).decode("latin-1").split()
                 while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                     pass
-                status, body = await self._health_response(request_line)
-                payload = json.dumps(body).encode()
+                status, content_type, payload = await self._health_response(request_line)
                 writer.write(
-                    f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
+                    f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {content_type}\r\n"
                     f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
                     + payload
                 )
@@ -113,16 +133,25 @@ class Worker:
         finally:
             writer.close()
 
-    async def _health_response(self, request_line: list[str]) -> tuple[int, dict[str, str]]:
+    async def _health_response(self, request_line: list[str]) -> tuple[int, str, bytes]:
         if len(request_line) < 2 or request_line[0] != "GET":
-            return 405, {"status": "method not allowed"}
+            return _json(405, {"status": "method not allowed"})
         path = request_line[1].split("?")[0]
         if path == "/healthz":
-            return 200, {"status": "ok"}
+            return _json(200, {"status": "ok"})
         if path == "/readyz":
-            assert self.engine is not None
-            problem = await readiness_problem(self.engine)
+            pool = self.pool
+            if pool is None:
+                return _json(503, {"status": "unavailable", "reason": "connecting to database"})
+            problem = await readiness_problem(lambda: current_revision_raw(pool))
             if problem is not None:
-                return 503, {"status": "unavailable", "reason": problem}
-            return 200, {"status": "ready"}
-        return 404, {"status": "not found"}
+                return _json(503, {"status": "unavailable", "reason": problem})
+            return _json(200, {"status": "ready"})
+        if path == "/metrics":
+            body = self.metrics.registry.render().encode()
+            return 200, "text/plain; version=0.0.4; charset=utf-8", body
+        return _json(404, {"status": "not found"})
+
+
+def _json(status: int, body: dict[str, str]) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps(body).encode()

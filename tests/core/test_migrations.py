@@ -20,7 +20,8 @@ from uptime_core.settings import Settings
 
 async def schema_differences(url: str) -> list[Any]:
     def compare(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        options = {"compare_type": True, "compare_server_default": True}
+        context = MigrationContext.configure(connection, opts=options)
         return list(compare_metadata(context, SQLModel.metadata))
 
     engine = create_engine(url, Settings(database_url=url))

@@ -1,0 +1,249 @@
+"""Several real worker processes against real local targets: exactly one result per slot, no
+gaps, crash recovery, database restarts, shutdown that hands work back."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.support.peers import HttpPeer, Request, TcpPeer, respond
+from tests.support.postgres import create_database
+from tests.support.targets import TargetSpec, insert_targets
+from tests.support.wait import poll_until
+from tests.worker.conftest import StartWorker
+from uptime_core import migrations
+from uptime_core.db import libpq_url
+from uptime_core.embedded import EmbeddedPostgres
+
+
+class SlowHttpPeer(HttpPeer):
+    """Adds ``/delay/<seconds>``: answers 200 after that long."""
+
+    async def _route(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.path.startswith("/delay/"):
+            await asyncio.sleep(float(request.path.removeprefix("/delay/")))
+            await respond(writer, 200, b"late but fine")
+        else:
+            await super()._route(request, writer)
+
+
+@pytest.fixture
+async def http_server() -> AsyncIterator[SlowHttpPeer]:
+    peer = await SlowHttpPeer().start("127.0.0.1", None)
+    yield peer
+    await peer.stop()
+
+
+@pytest.fixture
+async def tcp_server() -> AsyncIterator[TcpPeer]:
+    peer = await TcpPeer().start("127.0.0.1")
+    yield peer
+    await peer.stop()
+
+
+def local_targets(http: HttpPeer, tcp: TcpPeer, count: int, **spec: object) -> list[TargetSpec]:
+    half = count // 2
+    return [
+        TargetSpec(kind="http", url=http.url("/ok"), **spec)  # type: ignore[arg-type]
+        for _ in range(half)
+    ] + [
+        TargetSpec(kind="tcp", host="127.0.0.1", port=tcp.port, **spec)  # type: ignore[arg-type]
+        for _ in range(count - half)
+    ]
+
+
+async def slots_by_target(db: asyncpg.Connection) -> dict[int, list[asyncpg.Record]]:
+    rows = await db.fetch(
+        "SELECT target_id, scheduled_for, status, recorded_by, finished_at FROM check_result "
+        "ORDER BY target_id, scheduled_for"
+    )
+    grouped: dict[int, list[asyncpg.Record]] = defaultdict(list)
+    for row in rows:
+        grouped[row["target_id"]].append(row)
+    return grouped
+
+
+def assert_no_gaps(slots: list[datetime], interval: timedelta) -> None:
+    steps = {later - earlier for earlier, later in itertools.pairwise(slots)}
+    assert steps <= {interval}, f"slots not exactly {interval} apart: {sorted(steps)}"
+
+
+async def test_three_workers_record_every_slot_exactly_once_without_gaps(
+    database_url: str,
+    start_worker: StartWorker,
+    http_server: SlowHttpPeer,
+    tcp_server: TcpPeer,
+) -> None:
+    workers = [start_worker(database_url, f"w{n}") for n in range(3)]
+    await asyncio.gather(*(w.ready() for w in workers))
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        ids = await insert_targets(db, local_targets(http_server, tcp_server, 200))
+        await asyncio.sleep(20)  # the run under test: 200 targets at 1 s for 20 s
+        assert [await w.stop() for w in workers] == [0, 0, 0]
+        by_target = await slots_by_target(db)
+        total = await db.fetchval("SELECT count(*) FROM check_result")
+        distinct = await db.fetchval(
+            "SELECT count(DISTINCT (target_id, scheduled_for)) FROM check_result"
+        )
+    finally:
+        await db.close()
+
+    assert total == distinct, "a slot was recorded twice"
+    assert sorted(by_target) == sorted(ids), "every target was checked"
+    for rows in by_target.values():
+        assert len(rows) >= 18, f"expected ~20 checks in 20 s, got {len(rows)}"
+        assert_no_gaps([r["scheduled_for"] for r in rows], timedelta(seconds=1))
+        assert {r["status"] for r in rows} == {"up"}
+    recorders = {r["recorded_by"] for rows in by_target.values() for r in rows}
+    assert recorders == {"w0", "w1", "w2"}, "the three replicas share the work"
+
+
+async def test_slots_of_a_killed_worker_are_recorded_by_the_others(
+    database_url: str, start_worker: StartWorker, http_server: SlowHttpPeer
+) -> None:
+    margin = 1.0
+    timeout = 1.0
+    lease = timedelta(seconds=2 * timeout + margin)
+    interval = timedelta(seconds=1)
+    workers = [
+        start_worker(database_url, f"w{n}", worker_lease_margin_seconds=str(margin))
+        for n in range(3)
+    ]
+    await asyncio.gather(*(w.ready() for w in workers))
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        # Each check takes half a second, so every worker always holds some leases.
+        slow = TargetSpec(kind="http", url=http_server.url("/delay/0.5"), timeout_seconds=timeout)
+        await insert_targets(db, [slow] * 60)
+        await asyncio.sleep(5)
+        victim = workers[0]
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait()
+        killed_at = await db.fetchval("SELECT now()")
+        orphaned = await db.fetch(
+            "SELECT id, next_run_at FROM target WHERE lease_owner = $1", victim.worker_id
+        )
+        assert orphaned, "the killed worker held leases"
+        recorded = await poll_until(
+            lambda: db.fetch(
+                "SELECT r.target_id, r.recorded_by, r.finished_at FROM check_result r "
+                "JOIN unnest($1::bigint[], $2::timestamptz[]) AS o(id, slot) "
+                "ON r.target_id = o.id AND r.scheduled_for = o.slot",
+                [o["id"] for o in orphaned],
+                [o["next_run_at"] for o in orphaned],
+            ),
+            lambda rows: len(rows) == len(orphaned),
+            within=(lease + interval).total_seconds() + 1,
+            every=0.2,
+        )
+        assert len(recorded) == len(orphaned), "every orphaned slot is recorded"
+        assert {r["recorded_by"] for r in recorded} <= {"w1", "w2"}
+        assert max(r["finished_at"] for r in recorded) <= killed_at + lease + interval
+        assert [await w.stop() for w in workers[1:]] == [0, 0]
+        total = await db.fetchval("SELECT count(*) FROM check_result")
+        distinct = await db.fetchval(
+            "SELECT count(DISTINCT (target_id, scheduled_for)) FROM check_result"
+        )
+    finally:
+        await db.close()
+    assert total == distinct
+
+
+async def test_workers_survive_a_database_restart(
+    tmp_path: Path, start_worker: StartWorker, tcp_server: TcpPeer
+) -> None:
+    server = EmbeddedPostgres(tmp_path / "restarting")
+    url = await create_database(await asyncio.to_thread(server.start), name="uptime")
+    try:
+        await asyncio.to_thread(migrations.upgrade, url)
+        workers = [start_worker(url, f"w{n}") for n in range(2)]
+        await asyncio.gather(*(w.ready() for w in workers))
+        db = await asyncpg.connect(libpq_url(url))
+        await insert_targets(
+            db, [TargetSpec(kind="tcp", host="127.0.0.1", port=tcp_server.port)] * 20
+        )
+        await db.close()
+        await asyncio.sleep(3)
+
+        await asyncio.to_thread(server.stop)
+        await asyncio.sleep(3)  # the outage
+        await asyncio.to_thread(server.start)
+        back = time.monotonic()
+        db = await asyncpg.connect(libpq_url(url))
+        try:
+            restarted_at = await db.fetchval("SELECT now()")
+            fresh = await poll_until(
+                lambda: db.fetchval(
+                    "SELECT count(DISTINCT target_id) FROM check_result WHERE finished_at > $1",
+                    restarted_at,
+                ),
+                lambda count: count >= 20,
+                within=10,
+                every=0.2,
+            )
+            resumed_after = time.monotonic() - back
+        finally:
+            await db.close()
+        assert fresh >= 20, "recording resumed for every target"
+        assert resumed_after < 10
+        assert all(w.process.poll() is None for w in workers), "no worker died"
+        assert [await w.stop() for w in workers] == [0, 0]
+        for worker in workers:
+            assert worker.output.count("database unreachable") == 1, worker.output
+            assert "database reachable again" in worker.output
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def test_sigterm_hands_back_unstarted_slots_at_once(
+    database_url: str, start_worker: StartWorker, http_server: SlowHttpPeer
+) -> None:
+    # Two probes at a time, each taking 3 s: the worker holds two more claimed but unstarted.
+    worker = start_worker(database_url, "leaving", worker_concurrency="2")
+    await worker.ready()
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        spec = TargetSpec(
+            kind="http", url=http_server.url("/delay/3"), timeout_seconds=10, interval_seconds=60
+        )
+        ids = await insert_targets(db, [spec] * 6)
+        await db.execute("UPDATE target SET next_run_at = now()")
+
+        async def held() -> list[asyncpg.Record]:
+            return await db.fetch(
+                "SELECT id, next_run_at FROM target WHERE lease_owner = 'leaving' ORDER BY id"
+            )
+
+        assert len(await poll_until(held, lambda rows: len(rows) >= 4, within=10)) == 4
+        worker.process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        still_held = await poll_until(held, lambda rows: len(rows) <= 2, within=2)
+        assert len(still_held) == 2, "only the two probes in flight keep their leases"
+        assert time.monotonic() - sent < 1.5, "handed back at once, not at lease expiry (25 s)"
+
+        other = start_worker(database_url, "staying", worker_concurrency="10")
+        assert await worker.stop() == 0
+        leaving_recorded = await db.fetchval(
+            "SELECT count(*) FROM check_result WHERE recorded_by = 'leaving'"
+        )
+        assert leaving_recorded == 2, "the probes in flight were finished and recorded"
+        recorded = await poll_until(
+            lambda: db.fetchval("SELECT count(*) FROM check_result"),
+            lambda count: count >= len(ids),
+            within=10,
+        )
+        assert recorded == len(ids), "the other worker ran the handed-back slots"
+        assert await other.stop() == 0
+    finally:
+        await db.close()
+    assert "gave back 2 unstarted slots" in worker.output

@@ -1,0 +1,351 @@
+"""Claim → probe → record: the worker's loop.
+
+- Claims a batch of due slots (up to twice the concurrency outstanding, so a batch is waiting
+  when a probe finishes), probes each outside any transaction under a semaphore, and records
+  finished outcomes in batches, each batch one fenced statement (``uptime_core.scheduling``).
+- Sleeps until the next slot falls due, at most a second (new or changed targets are seen
+  within a second), with a little jitter so replicas do not poll in step; loops at once after a
+  full batch.
+- Times come from the database clock: read at each claim, carried forward by the monotonic
+  clock.
+- A lost database is retried with exponential backoff and jitter (tenacity), logged once when
+  the outage starts and once when it ends.
+- On stop: claims nothing more, gives back the leases of slots it has not started, lets the
+  probes in flight finish and records them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import asyncpg
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from uptime_core.metrics import Registry
+from uptime_core.probes import probe
+from uptime_core.scheduling import (
+    CheckOutcome,
+    ClaimedSlot,
+    claim_due_targets,
+    record_results,
+    release_leases,
+    seconds_until_next_due,
+)
+from uptime_core.settings import Settings
+
+log = logging.getLogger("uptime.worker")
+
+T = TypeVar("T")
+
+MAX_SLEEP_SECONDS = 1.0
+# How long a stopping worker keeps trying to record what it has when the database is away.
+RECORD_GRACE_SECONDS = 10.0
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """Errors that mean "the database is away", worth retrying; anything else is a bug."""
+    return isinstance(
+        error,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.exceptions.OperatorInterventionError
+        | asyncpg.InterfaceError,
+    )
+
+
+class DatabaseClock:
+    """The database's ``now()``, read at each claim and carried forward by the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._base: datetime | None = None
+        self._at = 0.0
+
+    def sync(self, database_now: datetime) -> None:
+        self._base = database_now
+        self._at = time.monotonic()
+
+    def now(self) -> datetime:
+        assert self._base is not None, "read the database clock before using it"
+        return self._base + timedelta(seconds=time.monotonic() - self._at)
+
+
+class Outage:
+    """Logs a database outage once when it starts and once when it ends."""
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.since: float | None = None
+        self.metrics = metrics
+
+    def failed(self, state: RetryCallState) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            error = state.outcome.exception() if state.outcome else None
+            log.warning("database unreachable (%s); retrying until it returns", error)
+            self.metrics.database_up.set(0)
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.info("database reachable again after %.1f s", time.monotonic() - self.since)
+            self.since = None
+            self.metrics.database_up.set(1)
+
+
+class WorkerMetrics:
+    """What ``/metrics`` reports for a worker."""
+
+    def __init__(self) -> None:
+        self.registry = Registry()
+        self.checks = self.registry.counter(
+            "uptime_worker_checks_total", "Checks probed, by probe kind and status."
+        )
+        self.recorded = self.registry.counter(
+            "uptime_worker_results_recorded_total", "Results recorded in the database."
+        )
+        self.fenced = self.registry.counter(
+            "uptime_worker_results_fenced_total",
+            "Results not recorded because the lease was lost (expired or taken over).",
+        )
+        self.released = self.registry.counter(
+            "uptime_worker_leases_released_total", "Unstarted slots given back on shutdown."
+        )
+        self.lag = self.registry.histogram(
+            "uptime_worker_schedule_lag_seconds",
+            "Delay between a slot's time and its claim.",
+            [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+        )
+        batch_buckets = [1.0, 2, 5, 10, 20, 50, 100, 200, 500]
+        self.claim_batch = self.registry.histogram(
+            "uptime_worker_claim_batch_size", "Slots per claim.", batch_buckets
+        )
+        self.record_batch = self.registry.histogram(
+            "uptime_worker_record_batch_size", "Outcomes per recording statement.", batch_buckets
+        )
+        self.in_flight = self.registry.gauge("uptime_worker_in_flight", "Probes running now.")
+        self.database_up = self.registry.gauge(
+            "uptime_worker_database_up", "1 while the database answers, 0 during an outage."
+        )
+
+
+@dataclass(eq=False)
+class Job:
+    slot: ClaimedSlot
+    task: asyncio.Task[None] | None = None
+    started: bool = False
+
+
+@dataclass
+class CheckLoop:
+    """The claim → probe → record loop of one worker process."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+    stopping: asyncio.Event
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+
+    def __post_init__(self) -> None:
+        self.worker_id = self.settings.worker_id
+        self.concurrency = self.settings.worker_concurrency
+        self.batch_size = self.settings.worker_batch_size
+        self.semaphore = asyncio.Semaphore(self.concurrency)
+        self.jobs: dict[int, Job] = {}
+        self.outcomes: asyncio.Queue[CheckOutcome] = asyncio.Queue()
+        self.room = asyncio.Event()
+        self.wake_at = 0.0
+        self.wake_changed = asyncio.Event()
+        self.clock = DatabaseClock()
+        self.outage = Outage(self.metrics)
+        self.metrics.database_up.set(1)
+
+    async def run(self) -> None:
+        """Run until ``stopping`` is set, then wind down (see the module docstring)."""
+        recorder = asyncio.create_task(self._record_forever())
+        try:
+            await self._claim_until_stopped()
+        finally:
+            await self._wind_down(recorder)
+
+    # -- claiming --------------------------------------------------------------------------
+
+    async def _claim_until_stopped(self) -> None:
+        while not self.stopping.is_set():
+            room = 2 * self.concurrency - len(self.jobs)
+            self.wake_at = time.monotonic() + MAX_SLEEP_SECONDS
+            if room > 0:
+                limit = min(room, self.batch_size)
+                claimed = await self._until_stopped(functools.partial(self._claim, limit))
+                if claimed is None:
+                    break
+                self._start(claimed)
+                if len(claimed) == limit:
+                    await asyncio.sleep(0)  # let the probes start, then claim again
+                    continue
+                until_due = await self._until_stopped(lambda: seconds_until_next_due(self.pool))
+                if until_due is not None:
+                    self.wake_sooner(until_due)
+            self.room.clear()
+            await self._sleep(wake_on_room=room <= 0)
+
+    def wake_sooner(self, seconds: float) -> None:
+        """Claim again in ``seconds`` (plus jitter) if that is sooner than planned."""
+        at = time.monotonic() + max(seconds, 0.0) + random.uniform(0, 0.02)
+        if at < self.wake_at:
+            self.wake_at = at
+            self.wake_changed.set()
+
+    async def _claim(self, limit: int) -> list[ClaimedSlot]:
+        margin = self.settings.worker_lease_margin_seconds
+        return await claim_due_targets(self.pool, self.worker_id, limit, margin)
+
+    def _start(self, claimed: list[ClaimedSlot]) -> None:
+        if not claimed:
+            return
+        self.clock.sync(claimed[0].claimed_at)
+        self.metrics.claim_batch.observe(len(claimed))
+        for slot in claimed:
+            self.metrics.lag.observe(max(0.0, (slot.claimed_at - slot.slot).total_seconds()))
+            job = Job(slot)
+            job.task = asyncio.create_task(self._check(job))
+            self.jobs[slot.id] = job
+
+    async def _sleep(self, *, wake_on_room: bool) -> None:
+        """Until ``wake_at`` (which the recorder may bring forward), a stop, or free room."""
+        while (remaining := self.wake_at - time.monotonic()) > 0:
+            self.wake_changed.clear()
+            waits = [self.stopping.wait(), self.wake_changed.wait()]
+            if wake_on_room:
+                waits.append(self.room.wait())
+            tasks = [asyncio.ensure_future(w) for w in waits]
+            _, pending = await asyncio.wait(
+                tasks, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            if self.stopping.is_set() or (wake_on_room and self.room.is_set()):
+                return
+
+    # -- probing ---------------------------------------------------------------------------
+
+    async def _check(self, job: Job) -> None:
+        slot = job.slot
+        try:
+            async with self.semaphore:
+                if self.stopping.is_set():
+                    return  # never started: its lease is given back by _wind_down
+                job.started = True
+                self.metrics.in_flight.inc()
+                try:
+                    started_at = self.clock.now()
+                    result = await probe(slot)
+                    finished_at = self.clock.now()
+                finally:
+                    self.metrics.in_flight.inc(-1)
+            self.metrics.checks.inc(kind=slot.kind, status=result.status.value)
+            self.outcomes.put_nowait(
+                CheckOutcome(slot.id, slot.slot, started_at, finished_at, result)
+            )
+            del self.jobs[slot.id]
+            self.room.set()
+        except asyncio.CancelledError:
+            if job.started:
+                raise
+
+    # -- recording -------------------------------------------------------------------------
+
+    async def _record_forever(self) -> None:
+        while True:
+            batch = [await self.outcomes.get()]
+            while len(batch) < self.batch_size and not self.outcomes.empty():
+                batch.append(self.outcomes.get_nowait())
+            try:
+                await self._record(batch)
+            finally:
+                for _ in batch:
+                    self.outcomes.task_done()
+
+    async def _record(self, batch: list[CheckOutcome]) -> None:
+        stop_by: list[float] = []
+
+        def give_up(_: RetryCallState) -> bool:
+            if not self.stopping.is_set():
+                return False
+            if not stop_by:
+                stop_by.append(time.monotonic() + RECORD_GRACE_SECONDS)
+            return time.monotonic() > stop_by[0]
+
+        try:
+            done = await self._retry(
+                lambda: record_results(self.pool, self.worker_id, batch), give_up
+            )
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            log.error("gave up recording %d results: the database is away", len(batch))
+            return
+        if done.next_due_in is not None:
+            self.wake_sooner(done.next_due_in)
+        self.metrics.record_batch.observe(len(batch))
+        self.metrics.recorded.inc(done.recorded)
+        self.metrics.fenced.inc(len(batch) - done.recorded)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def _wind_down(self, recorder: asyncio.Task[None]) -> None:
+        self.stopping.set()
+        unstarted = [job for job in self.jobs.values() if not job.started]
+        for job in unstarted:
+            if job.task is not None:
+                job.task.cancel()
+        if unstarted:
+            ids = [job.slot.id for job in unstarted]
+            try:
+                released = await release_leases(self.pool, self.worker_id, ids)
+                self.metrics.released.inc(released)
+                log.info("gave back %d unstarted slots", released)
+            except Exception as error:
+                if not is_connection_error(error):
+                    raise
+                log.warning(
+                    "could not give back %d slots (%s); their leases expire", len(ids), error
+                )
+        running = [job.task for job in self.jobs.values() if job.started and job.task]
+        if running:
+            log.info("waiting for %d probes in flight", len(running))
+        await asyncio.gather(*running, return_exceptions=True)
+        await self.outcomes.join()
+        recorder.cancel()
+        await asyncio.gather(recorder, return_exceptions=True)
+
+    # -- retrying --------------------------------------------------------------------------
+
+    async def _retry(
+        self, operation: Callable[[], Awaitable[T]], give_up: Callable[[RetryCallState], bool]
+    ) -> T:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_connection_error),
+            wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.25),
+            stop=give_up,
+            before_sleep=self.outage.failed,
+            reraise=True,
+        ):
+            with attempt:
+                value = await operation()
+        self.outage.recovered()
+        return value
+
+    async def _until_stopped(self, operation: Callable[[], Awaitable[T]]) -> T | None:
+        """``operation`` retried through outages; None once the worker is stopping."""
+        try:
+            return await self._retry(operation, lambda _: self.stopping.is_set())
+        except Exception as error:
+            if self.stopping.is_set() and is_connection_error(error):
+                return None
+            raise
