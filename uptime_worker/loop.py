@@ -1,8 +1,9 @@
 """Claim → probe → record: the worker's loop.
 
 - Claims a batch of due slots (up to twice the concurrency outstanding, so a batch is waiting
-  when a probe finishes), probes each outside any transaction under a semaphore, and records
-  finished outcomes in batches, each batch one fenced statement (``uptime_core.scheduling``).
+  when a probe finishes) into a queue that ``concurrency`` runners drain, each probing one slot
+  at a time outside any transaction; records finished outcomes in batches, each batch one
+  fenced statement (``uptime_core.scheduling``).
 - Sleeps until the next slot falls due, at most a second (new or changed targets are seen
   within a second), with a little jitter so replicas do not poll in step; loops at once after a
   full batch.
@@ -130,16 +131,13 @@ class WorkerMetrics:
             "uptime_worker_record_batch_size", "Outcomes per recording statement.", batch_buckets
         )
         self.in_flight = self.registry.gauge("uptime_worker_in_flight", "Probes running now.")
+        self.statements = self.registry.counter(
+            "uptime_worker_database_statements_total",
+            "Statements sent to the database (each one round trip), retries included.",
+        )
         self.database_up = self.registry.gauge(
             "uptime_worker_database_up", "1 while the database answers, 0 during an outage."
         )
-
-
-@dataclass(eq=False)
-class Job:
-    slot: ClaimedSlot
-    task: asyncio.Task[None] | None = None
-    started: bool = False
 
 
 @dataclass
@@ -155,8 +153,12 @@ class CheckLoop:
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
-        self.semaphore = asyncio.Semaphore(self.concurrency)
-        self.jobs: dict[int, Job] = {}
+        # Claimed slots wait here for one of ``concurrency`` runners; ``outstanding`` counts
+        # them and the ones being probed, and is kept under twice the concurrency.
+        self.claimed: asyncio.Queue[ClaimedSlot] = asyncio.Queue()
+        self.outstanding = 0
+        self.busy = 0
+        self.idle = asyncio.Event()
         self.outcomes: asyncio.Queue[CheckOutcome] = asyncio.Queue()
         self.room = asyncio.Event()
         self.wake_at = 0.0
@@ -168,25 +170,26 @@ class CheckLoop:
     async def run(self) -> None:
         """Run until ``stopping`` is set, then wind down (see the module docstring)."""
         recorder = asyncio.create_task(self._record_forever())
+        runners = [asyncio.create_task(self._run_checks()) for _ in range(self.concurrency)]
         try:
             await self._claim_until_stopped()
         finally:
-            await self._wind_down(recorder)
+            await self._wind_down(runners, recorder)
 
     # -- claiming --------------------------------------------------------------------------
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
-            room = 2 * self.concurrency - len(self.jobs)
+            room = 2 * self.concurrency - self.outstanding
             self.wake_at = time.monotonic() + MAX_SLEEP_SECONDS
             if room > 0:
                 limit = min(room, self.batch_size)
                 claimed = await self._until_stopped(functools.partial(self._claim, limit))
                 if claimed is None:
                     break
-                self._start(claimed)
+                self._enqueue(claimed)
                 if len(claimed) == limit:
-                    await asyncio.sleep(0)  # let the probes start, then claim again
+                    await asyncio.sleep(0)  # let the runners start, then claim again
                     continue
                 until_due = await self._until_stopped(lambda: seconds_until_next_due(self.pool))
                 if until_due is not None:
@@ -205,16 +208,15 @@ class CheckLoop:
         margin = self.settings.worker_lease_margin_seconds
         return await claim_due_targets(self.pool, self.worker_id, limit, margin)
 
-    def _start(self, claimed: list[ClaimedSlot]) -> None:
+    def _enqueue(self, claimed: list[ClaimedSlot]) -> None:
         if not claimed:
             return
         self.clock.sync(claimed[0].claimed_at)
         self.metrics.claim_batch.observe(len(claimed))
         for slot in claimed:
             self.metrics.lag.observe(max(0.0, (slot.claimed_at - slot.slot).total_seconds()))
-            job = Job(slot)
-            job.task = asyncio.create_task(self._check(job))
-            self.jobs[slot.id] = job
+            self.claimed.put_nowait(slot)
+        self.outstanding += len(claimed)
 
     async def _sleep(self, *, wake_on_room: bool) -> None:
         """Until ``wake_at`` (which the recorder may bring forward), a stop, or free room."""
@@ -234,29 +236,28 @@ class CheckLoop:
 
     # -- probing ---------------------------------------------------------------------------
 
-    async def _check(self, job: Job) -> None:
-        slot = job.slot
-        try:
-            async with self.semaphore:
-                if self.stopping.is_set():
-                    return  # never started: its lease is given back by _wind_down
-                job.started = True
-                self.metrics.in_flight.inc()
-                try:
-                    started_at = self.clock.now()
-                    result = await probe(slot)
-                    finished_at = self.clock.now()
-                finally:
-                    self.metrics.in_flight.inc(-1)
+    async def _run_checks(self) -> None:
+        """One of ``concurrency`` runners: probe claimed slots one after another."""
+        while True:
+            slot = await self.claimed.get()
+            self.busy += 1
+            self.idle.clear()
+            self.metrics.in_flight.inc()
+            try:
+                started_at = self.clock.now()
+                result = await probe(slot)
+                finished_at = self.clock.now()
+            finally:
+                self.metrics.in_flight.inc(-1)
+                self.busy -= 1
+                self.outstanding -= 1
+                if self.busy == 0:
+                    self.idle.set()
             self.metrics.checks.inc(kind=slot.kind, status=result.status.value)
             self.outcomes.put_nowait(
                 CheckOutcome(slot.id, slot.slot, started_at, finished_at, result)
             )
-            del self.jobs[slot.id]
             self.room.set()
-        except asyncio.CancelledError:
-            if job.started:
-                raise
 
     # -- recording -------------------------------------------------------------------------
 
@@ -298,31 +299,39 @@ class CheckLoop:
 
     # -- stopping --------------------------------------------------------------------------
 
-    async def _wind_down(self, recorder: asyncio.Task[None]) -> None:
+    async def _wind_down(
+        self, runners: list[asyncio.Task[None]], recorder: asyncio.Task[None]
+    ) -> None:
         self.stopping.set()
-        unstarted = [job for job in self.jobs.values() if not job.started]
-        for job in unstarted:
-            if job.task is not None:
-                job.task.cancel()
+        unstarted = []
+        while not self.claimed.empty():
+            unstarted.append(self.claimed.get_nowait().id)
+        self.outstanding -= len(unstarted)
         if unstarted:
-            ids = [job.slot.id for job in unstarted]
-            try:
-                released = await release_leases(self.pool, self.worker_id, ids)
-                self.metrics.released.inc(released)
-                log.info("gave back %d unstarted slots", released)
-            except Exception as error:
-                if not is_connection_error(error):
-                    raise
-                log.warning(
-                    "could not give back %d slots (%s); their leases expire", len(ids), error
-                )
-        running = [job.task for job in self.jobs.values() if job.started and job.task]
-        if running:
-            log.info("waiting for %d probes in flight", len(running))
-        await asyncio.gather(*running, return_exceptions=True)
+            await self._release(unstarted)
+        if self.busy:
+            log.info("waiting for %d probes in flight", self.busy)
+            await self.idle.wait()
+        for runner in runners:
+            runner.cancel()  # all idle now, waiting for slots that will not come
+        await asyncio.gather(*runners, return_exceptions=True)
         await self.outcomes.join()
         recorder.cancel()
         await asyncio.gather(recorder, return_exceptions=True)
+
+    async def _release(self, target_ids: list[int]) -> None:
+        try:
+            self.metrics.statements.inc()
+            released = await release_leases(self.pool, self.worker_id, target_ids)
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            log.warning(
+                "could not give back %d slots (%s); their leases expire", len(target_ids), error
+            )
+            return
+        self.metrics.released.inc(released)
+        log.info("gave back %d unstarted slots", released)
 
     # -- retrying --------------------------------------------------------------------------
 
@@ -337,6 +346,7 @@ class CheckLoop:
             reraise=True,
         ):
             with attempt:
+                self.metrics.statements.inc()
                 value = await operation()
         self.outage.recovered()
         return value
