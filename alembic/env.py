@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from uptime_core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from uptime_core.db import async_url
-from uptime_core.migrations import MIGRATION_LOCK_ID
+from uptime_core.migrations import MIGRATION_LOCK_ID, include_name
 from uptime_core.settings import get_settings
 
 config = context.config
@@ -32,6 +32,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         # Two `uptime migrate` at once (say, two pods) would race: the second waits here and

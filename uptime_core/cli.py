@@ -10,13 +10,15 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from types import FrameType
 
 import asyncpg
@@ -225,6 +227,37 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]], grace: float) -
             child.wait()
 
 
+def command_stats_rebuild(settings: Settings, since: date) -> int:
+    """Recompute rollups from raw results since ``since`` and say what differed."""
+    from uptime_core.stats import rebuild_rollups
+
+    async def rebuild(url: str) -> None:
+        connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
+        try:
+            start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
+            for report in await rebuild_rollups(connection, start):
+                print(
+                    f"{report.period}ly rollups from {report.since:%Y-%m-%d}: "
+                    f"{report.buckets} buckets recomputed from raw results, "
+                    f"{report.differed} differed from the stored ones"
+                    + (" (now replaced)" if report.differed else "")
+                )
+        finally:
+            await connection.close()
+
+    with database(settings) as url:
+        check_reachable(url, settings.db_connect_timeout)
+        asyncio.run(rebuild(url))
+    return 0
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+
+
 COMMANDS = {
     "run": (command_run, "database (embedded unless DATABASE_URL), migrations, API and a worker"),
     "api": (command_api, "serve the GraphQL API and the UI"),
@@ -240,6 +273,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text)
+    stats = sub.add_parser("stats", help="maintain the statistics").add_subparsers(
+        dest="stats_command", required=True, metavar="STATS_COMMAND"
+    )
+    rebuild = stats.add_parser(
+        "rebuild",
+        help="recompute hourly and daily rollups from raw results and report differences",
+    )
+    rebuild.add_argument(
+        "--since",
+        type=iso_date,
+        required=True,
+        metavar="DATE",
+        help="first UTC day to recompute (YYYY-MM-DD)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -249,8 +296,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
 
-    command, _ = COMMANDS[args.command]
-    if command in (command_run, command_migrate):
+    if args.command == "stats":
+        command: Callable[[Settings], int] = functools.partial(
+            command_stats_rebuild, since=args.since
+        )
+    else:
+        command = COMMANDS[args.command][0]
+    if args.command in ("run", "migrate", "stats"):
+        # These start the embedded database: unwind on a signal so it is stopped.
         signal.signal(signal.SIGTERM, _raise_shutdown)
         signal.signal(signal.SIGINT, _raise_shutdown)
     try:

@@ -144,13 +144,9 @@ class EmbeddedPostgres:
         self._run_as = entry
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-        # The server's user must be able to reach its binaries and its data directory: grant
-        # traverse (x, not read) on the directories above them, as a Debian install would have.
-        for path in (self.pgdata, self.bin):
-            for parent in path.parents:
-                mode = parent.stat().st_mode
-                if mode & 0o001 == 0:
-                    parent.chmod(mode | 0o001)
+        # The server's user must be able to reach its binaries and its data directory.
+        grant_traverse(self.pgdata)
+        grant_traverse(self.bin)
 
     def _initdb(self) -> None:
         log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
@@ -246,6 +242,15 @@ class EmbeddedPostgres:
             return subprocess.CompletedProcess(
                 process.args, process.returncode, out.read(), err.read()
             )
+
+
+def grant_traverse(path: Path) -> None:
+    """Let other users pass through the directories above ``path`` (x, never read), as they
+    can on a stock Debian system; needed when a root-owned tree holds what another user runs."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o001 == 0:
+            parent.chmod(mode | 0o001)
 
 
 def _last_line(text: str) -> str:

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from uptime_core.retention import PARTITION_NAME
+
 # pg_advisory_xact_lock key held while migrating ("uptime" in ASCII).
 MIGRATION_LOCK_ID = 0x757074696D65
 
@@ -21,6 +23,11 @@ def scripts_dir() -> Path:
     if (packaged / "env.py").exists():
         return packaged
     return Path(__file__).resolve().parent.parent / "alembic"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate ignores the day partitions of check_result: they are made at run time."""
+    return not (type_ == "table" and name is not None and PARTITION_NAME.match(name))
 
 
 def alembic_config(url: str | None = None) -> Config:

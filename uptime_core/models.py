@@ -1,4 +1,5 @@
-"""The tables: targets (with their schedule and lease), check results, incidents.
+"""The tables: targets (with their schedule and lease), check results (partitioned by day),
+hourly and daily rollups of them, incidents.
 
 Enumerations are stored as short strings with CHECK constraints (no PostgreSQL enum types,
 which are awkward to change in migrations). Constraint names follow ``NAMING_CONVENTION`` so
@@ -16,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from uptime_core.probes import CheckStatus, ProbeKind
+from uptime_core.stats import HISTOGRAM_COLUMNS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -111,20 +113,28 @@ class Target(SQLModel, table=True):
 
 
 class CheckResult(SQLModel, table=True):
-    """The one recorded outcome of one slot of one target."""
+    """The one recorded outcome of one slot of one target.
+
+    Partitioned by day on the slot (``retention.py`` creates partitions ahead and drops whole
+    old ones). The primary key (target_id, scheduled_for) is the key that makes a second
+    recording of a slot impossible; it carries status and latency, so statistics over a window
+    are index-only scans.
+    """
 
     __tablename__ = "check_result"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint(
+            "target_id", "scheduled_for", postgresql_include=["status", "latency_ms"]
+        ),
+        {"postgresql_partition_by": "RANGE (scheduled_for)"},
+    )
 
     target_id: int = Field(
         sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("target.id", ondelete="CASCADE"), primary_key=True
+            sa.BigInteger, sa.ForeignKey("target.id", ondelete="CASCADE"), nullable=False
         )
     )
-    # The slot this result is for; (target_id, scheduled_for) is the key that makes a second
-    # recording of the same slot impossible.
-    scheduled_for: datetime = Field(
-        sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True)
-    )
+    scheduled_for: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     finished_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     status: CheckStatus = Field(sa_type=_enum(CheckStatus, "check_status"))
@@ -135,6 +145,38 @@ class CheckResult(SQLModel, table=True):
     resolved_address: str | None = Field(default=None, sa_type=sa.Text)
     tls_expires_at: datetime | None = _timestamp(nullable=True)
     recorded_by: str | None = Field(default=None, sa_type=sa.Text)
+
+
+def _rollup_table(name: str, period: str) -> sa.Table:
+    return sa.Table(
+        name,
+        SQLModel.metadata,
+        sa.Column(
+            "target_id",
+            sa.BigInteger,
+            sa.ForeignKey("target.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("up", sa.Integer, nullable=False),
+        sa.Column("degraded", sa.Integer, nullable=False),
+        sa.Column("down", sa.Integer, nullable=False),
+        sa.Column("latency_count", sa.Integer, nullable=False),
+        sa.Column("latency_sum", sa.Float, nullable=False),
+        sa.Column("latency_min", sa.Float, nullable=True),
+        sa.Column("latency_max", sa.Float, nullable=True),
+        # The latency histogram, one column per bucket (see uptime_core/stats.py): summing a
+        # window is then a plain aggregate per column, much faster than adding arrays.
+        *(
+            sa.Column(column, sa.Integer, nullable=False, server_default="0")
+            for column in HISTOGRAM_COLUMNS
+        ),
+        comment=f"Check counts, latency and its histogram per target and {period} (UTC).",
+    )
+
+
+check_rollup_hourly = _rollup_table("check_rollup_hourly", "hour")
+check_rollup_daily = _rollup_table("check_rollup_daily", "day")
 
 
 class Incident(SQLModel, table=True):

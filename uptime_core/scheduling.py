@@ -6,8 +6,8 @@ Every query here is one statement, in autocommit, timed by the database clock (`
   in a ``MATERIALIZED`` CTE (so the planner cannot re-run the locking subquery) and leases them.
 - ``RECORD_RESULTS`` completes a batch: it advances each slot only where the lease is still
   this worker's, unexpired, and on the claimed slot (fencing); inserts the results
-  ``ON CONFLICT (target_id, scheduled_for) DO NOTHING``; moves the state machine; and opens or
-  closes incidents, all for rows actually recorded.
+  ``ON CONFLICT (target_id, scheduled_for) DO NOTHING``; moves the state machine; opens or
+  closes incidents; and adds to the hourly and daily rollups, all for rows actually recorded.
 - ``RELEASE_LEASES`` gives back slots a stopping worker never started.
 
 Slots: the next slot is the previous one plus the interval. A slot whose lease expired (its
@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 
 from uptime_core.probes import ProbeResult
+from uptime_core.stats import rollup_upsert_sql
 
 # The slot after ``slot``: one interval on, or, when that is already more than an interval
 # past, the latest slot on the same grid that is not after now().
@@ -122,8 +123,10 @@ recorded AS (
     FROM decided AS d
     JOIN advanced AS a ON a.id = d.target_id
     ON CONFLICT (target_id, scheduled_for) DO NOTHING
-    RETURNING target_id
+    RETURNING target_id, scheduled_for, status, latency_ms
 ),
+hourly AS ({rollup_upsert_sql("hour", "recorded")}),
+daily AS ({rollup_upsert_sql("day", "recorded")}),
 opened AS (
     -- Back-dated to the first failing check of the run that confirmed the outage.
     INSERT INTO incident (target_id, started_at, cause)

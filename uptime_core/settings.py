@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Added to twice the probe timeout to make a lease's length.",
     )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days of raw check results kept; rollups keep the statistics beyond.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_connect_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a database connection."

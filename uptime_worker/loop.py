@@ -342,7 +342,7 @@ class CheckLoop:
             retry=retry_if_exception(is_connection_error),
             wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.25),
             stop=give_up,
-            before_sleep=self.outage.failed,
+            before_sleep=self._failed_attempt,
             reraise=True,
         ):
             with attempt:
@@ -350,6 +350,12 @@ class CheckLoop:
                 value = await operation()
         self.outage.recovered()
         return value
+
+    def _failed_attempt(self, state: RetryCallState) -> None:
+        self.outage.failed(state)
+        # After a database restart every pooled connection is dead: replace them all now
+        # rather than finding that out one attempt (and one backoff) at a time.
+        self.pool.expire_connections()
 
     async def _until_stopped(self, operation: Callable[[], Awaitable[T]]) -> T | None:
         """``operation`` retried through outages; None once the worker is stopping."""

@@ -19,12 +19,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 from uptime_core.db import create_pool, describe_host
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision_raw
+from uptime_core.retention import maintain_partitions_once
 from uptime_core.settings import Settings
 from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
 
 log = logging.getLogger("uptime.worker")
 
 SCHEMA_POLL_SECONDS = 2.0
+PARTITION_MAINTENANCE_SECONDS = 3600.0
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
 
@@ -63,7 +65,12 @@ class Worker:
             if connect.done():
                 self.pool = connect.result()
                 if await self._wait_for_schema(self.pool):
-                    await CheckLoop(self.pool, self.settings, self.stopping, self.metrics).run()
+                    maintenance = asyncio.create_task(self._maintain_partitions(self.pool))
+                    try:
+                        await CheckLoop(self.pool, self.settings, self.stopping, self.metrics).run()
+                    finally:
+                        maintenance.cancel()
+                        await asyncio.gather(maintenance, return_exceptions=True)
             else:
                 connect.cancel()
             stop.cancel()
@@ -112,6 +119,20 @@ class Worker:
         if logged:
             log.info("the database schema is current; starting to check")
         return True
+
+    async def _maintain_partitions(self, pool: asyncpg.Pool) -> None:
+        """Keep check_result's day partitions made ahead and expired ones dropped: now, then
+        every hour. Replicas take turns through an advisory lock; failures wait for the next
+        round (partitions exist a week ahead)."""
+        while True:
+            try:
+                async with pool.acquire() as connection:
+                    await maintain_partitions_once(connection, self.settings.retention_days)
+            except Exception as error:
+                if not is_connection_error(error):
+                    raise
+                log.warning("partition maintenance skipped: %s", error)
+            await asyncio.sleep(PARTITION_MAINTENANCE_SECONDS)
 
     async def _serve_health(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -20,7 +20,11 @@ from uptime_core.settings import Settings
 
 async def schema_differences(url: str) -> list[Any]:
     def compare(connection: Connection) -> list[Any]:
-        options = {"compare_type": True, "compare_server_default": True}
+        options = {
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": migrations.include_name,
+        }
         context = MigrationContext.configure(connection, opts=options)
         return list(compare_metadata(context, SQLModel.metadata))
 

@@ -19,6 +19,7 @@ from uptime_core.scheduling import (
     record_results,
     release_leases,
 )
+from uptime_core.stats import rebuild_rollups
 
 UP = ProbeResult(CheckStatus.UP, latency_ms=1.5)
 DOWN = ProbeResult(CheckStatus.DOWN, error_kind=ErrorKind.REFUSED, message="connection refused")
@@ -225,3 +226,23 @@ async def test_degraded_counts_as_passing(db: asyncpg.Connection) -> None:
     history = await run_checks(db, target_id, [slow, DOWN, slow])
     assert [status for _, status in history] == ["degraded", "pending", "degraded"]
     assert await db.fetchval("SELECT count(*) FROM incident") == 0
+
+
+async def test_recording_adds_to_the_rollups_only_what_it_recorded(db: asyncpg.Connection) -> None:
+    target_id = await new_target(db)
+    await run_checks(db, target_id, [UP, DOWN, UP, UP])
+    # A fenced-out result must not reach the rollups either.
+    await due_at(db, target_id, await db_now(db) - timedelta(seconds=1))
+    [held] = await claim(db, "zombie")
+    await db.execute("UPDATE target SET lease_expires_at = now() - interval '1 millisecond'")
+    assert (await record_results(db, "zombie", [outcome(held, DOWN)])).recorded == 0
+
+    rollup = await db.fetchrow(
+        "SELECT sum(up) AS up, sum(down) AS down, sum(latency_count) AS measured "
+        "FROM check_rollup_hourly WHERE target_id = $1",
+        target_id,
+    )
+    assert (rollup["up"], rollup["down"], rollup["measured"]) == (3, 1, 3)
+    since = await db.fetchval("SELECT date_trunc('day', now() - interval '1 day', 'UTC')")
+    reports = await rebuild_rollups(db, since)
+    assert [r.differed for r in reports] == [0, 0], "incremental rollups equal a recomputation"

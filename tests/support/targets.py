@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from uptime_core.retention import create_partition_sql
 from uptime_core.scheduling import FIRST_SLOT
+from uptime_core.stats import rollup_upsert_sql
 
 
 @dataclass
@@ -56,3 +59,35 @@ async def insert_targets(connection: asyncpg.Connection, specs: list[TargetSpec]
         [s.recovery_threshold for s in specs],
     )
     return [row["id"] for row in rows]
+
+
+async def record_history(
+    connection: asyncpg.Connection,
+    target_id: int,
+    checks: list[tuple[datetime, str, float | None]],
+) -> int:
+    """Record (slot, status, latency_ms) checks as the worker does: raw rows and both rollups
+    in one statement (creating any day partition they need). How many were recorded."""
+    days = {slot.astimezone(UTC).date() for slot, _, _ in checks}
+    for day in days:
+        await connection.execute(create_partition_sql(day))
+    recorded: int = await connection.fetchval(
+        f"""
+        WITH recorded AS (
+            INSERT INTO check_result (target_id, scheduled_for, started_at, finished_at,
+                                      status, latency_ms)
+            SELECT $1, slot, slot, slot, status, latency
+            FROM unnest($2::timestamptz[], $3::text[], $4::float8[]) AS c(slot, status, latency)
+            ON CONFLICT DO NOTHING
+            RETURNING target_id, scheduled_for, status, latency_ms
+        ),
+        hourly AS ({rollup_upsert_sql("hour", "recorded")}),
+        daily AS ({rollup_upsert_sql("day", "recorded")})
+        SELECT count(*) FROM recorded
+        """,
+        target_id,
+        [slot for slot, _, _ in checks],
+        [status for _, status, _ in checks],
+        [latency for _, _, latency in checks],
+    )
+    return recorded

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.peers import Lab, Target
+from uptime_core.embedded import grant_traverse
 from uptime_core.probes import CheckStatus, ErrorKind, probe
 from uptime_core.probes.icmp import PERMISSION_HINT, open_icmp_socket
 
@@ -73,6 +74,9 @@ async def _run_in_lab(lab: Lab, ping_group_range: str) -> dict[str, Any]:
         f"net.ipv4.ping_group_range={ping_group_range}",
     )
     assert await sysctl.wait() == 0
+    # `nobody` must reach the checkout and its .venv (a fresh clone may sit in a 0700 directory).
+    grant_traverse(REPO / "uptime_core")
+    grant_traverse(Path(sys.prefix) / "lib")
     process = await asyncio.create_subprocess_exec(
         *("ip", "netns", "exec", lab.namespace, sys.executable, "-c", UNPRIVILEGED_PROBE),
         stdout=asyncio.subprocess.PIPE,

@@ -1,0 +1,445 @@
+"""Uptime statistics, computed in SQL: ratio, coverage, downtime and latency percentiles.
+
+Where a window's numbers come from:
+
+- raw results (``check_result``) for the parts of the window that are not whole hours;
+- the hourly rollup for whole hours that are not part of a whole (UTC) day;
+- the daily rollup for whole days.
+
+Rollups hold counts, latency sum, min and max, and a histogram of latencies in
+``HISTOGRAM_BUCKETS`` log-spaced buckets; raw rows are counted into the same buckets when read,
+so a window gives the same answer whichever source covers it. Percentiles are interpolated
+within their bucket (see ``_percentile_sql``) and clamped to the window's min and max: on
+log-normal latencies they land within about 1 % of the exact value (docs/architecture.md
+has the figures). No data is ``None``: never a ratio of 0 or 100 %.
+
+Rolling windows end at the database's ``now()``. Windows of a day or more start at the
+beginning of the hour they would start in, so that all but the current hour come from
+rollups (a "last 7 days" window is 7 days and up to one hour long).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from uptime_core.retention import existing_partitions
+
+# -- the latency histogram ------------------------------------------------------------------
+
+HISTOGRAM_BUCKETS = 60
+# Bucket 0 holds latencies under HISTOGRAM_LOW_MS, the last one those of HISTOGRAM_HIGH_MS and
+# over; the 58 between are log-spaced (each about 21 % wider than the one before).
+HISTOGRAM_LOW_MS = 0.5
+HISTOGRAM_HIGH_MS = 30_000.0
+_INNER = HISTOGRAM_BUCKETS - 2
+_RATIO = (HISTOGRAM_HIGH_MS / HISTOGRAM_LOW_MS) ** (1 / _INNER)
+HISTOGRAM_COLUMNS = [f"h{i:02d}" for i in range(HISTOGRAM_BUCKETS)]
+
+
+def bucket_sql(latency: str) -> str:
+    """SQL for the histogram bucket (0 .. HISTOGRAM_BUCKETS-1) of a latency in ms."""
+    return (
+        f"width_bucket(ln(greatest({latency}, 1e-6)), {math.log(HISTOGRAM_LOW_MS)!r}, "
+        f"{math.log(HISTOGRAM_HIGH_MS)!r}, {_INNER})"
+    )
+
+
+def bucket_bounds(index: int) -> tuple[float, float]:
+    """The [lower, upper) latency bounds of a bucket, in ms (0 and infinity at the ends)."""
+    if index == 0:
+        return 0.0, HISTOGRAM_LOW_MS
+    if index == HISTOGRAM_BUCKETS - 1:
+        return HISTOGRAM_HIGH_MS, math.inf
+    return HISTOGRAM_LOW_MS * _RATIO ** (index - 1), HISTOGRAM_LOW_MS * _RATIO**index
+
+
+# -- rollups ----------------------------------------------------------------------------------
+
+ROLLUP_TABLES = {"hour": "check_rollup_hourly", "day": "check_rollup_daily"}
+
+_COUNTED_COLUMNS = ["up", "degraded", "down", "latency_count", "latency_sum"]
+
+
+def rollup_upsert_sql(period: str, source: str, table: str | None = None) -> str:
+    """An ``INSERT ... ON CONFLICT`` adding the rows of ``source`` (a relation with target_id,
+    scheduled_for, status, latency_ms) to the ``period`` rollup (``hour`` or ``day``), or to
+    ``table`` shaped like it."""
+    table = table or ROLLUP_TABLES[period]
+    histogram = ",\n           ".join(
+        f"count(*) FILTER (WHERE latency_ms IS NOT NULL AND bucket = {i})"
+        for i in range(HISTOGRAM_BUCKETS)
+    )
+    added = ",\n    ".join(
+        [f"{c} = r.{c} + excluded.{c}" for c in _COUNTED_COLUMNS + HISTOGRAM_COLUMNS]
+        + [
+            "latency_min = least(r.latency_min, excluded.latency_min)",
+            "latency_max = greatest(r.latency_max, excluded.latency_max)",
+        ]
+    )
+    return f"""
+INSERT INTO {table} AS r (target_id, bucket_start, up, degraded, down, latency_count,
+                          latency_sum, latency_min, latency_max, {", ".join(HISTOGRAM_COLUMNS)})
+SELECT target_id, date_trunc('{period}', scheduled_for, 'UTC'),
+       count(*) FILTER (WHERE status = 'up'),
+       count(*) FILTER (WHERE status = 'degraded'),
+       count(*) FILTER (WHERE status = 'down'),
+       count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms),
+       {histogram}
+FROM (SELECT target_id, scheduled_for, status, latency_ms, {bucket_sql("latency_ms")} AS bucket
+      FROM {source}) AS s
+GROUP BY 1, 2
+ON CONFLICT (target_id, bucket_start) DO UPDATE SET
+    {added}
+"""
+
+
+# -- windows ----------------------------------------------------------------------------------
+
+
+class UptimeWindow(enum.Enum):
+    """The rolling windows the API and the dashboard offer."""
+
+    LAST_HOUR = timedelta(hours=1)
+    LAST_24_HOURS = timedelta(days=1)
+    LAST_7_DAYS = timedelta(days=7)
+    LAST_30_DAYS = timedelta(days=30)
+    LAST_90_DAYS = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A fixed window [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+Window = UptimeWindow | Range
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    avg_ms: float
+    min_ms: float
+    max_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Uptime:
+    """What is known of one target over one window."""
+
+    start: datetime
+    end: datetime
+    checks: int
+    failures: int
+    ratio: float | None  # passing checks / checks; None without checks
+    coverage: float  # recorded slots / expected slots, 0 .. 1
+    downtime_seconds: float  # time inside incidents, time-weighted
+    latency: LatencyStats | None  # None without a measured latency
+
+
+def _percentile_sql(q: float) -> str:
+    """SQL for the q-quantile of a target's ``histogram`` (see ``UPTIME_SQL``).
+
+    The first bucket where the running count reaches q; inside it, the density is taken as
+    linear in log-latency, sloped as its neighbours suggest (and never negative), and the
+    quantile is where that density's integral reaches q. Clamped to the window's min and max.
+    """
+    last = HISTOGRAM_BUCKETS - 1
+    return f"""(
+    SELECT CASE WHEN upper > lower AND lower > 0
+                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
+                ELSE lower + f * (upper - lower) END
+    FROM (
+        SELECT lower, upper,
+               least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
+                    ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
+                          - (c - slope / 2)) / slope END)) AS f
+        FROM (
+            SELECT greatest(CASE WHEN b = 0 THEN t.latency_min
+                                 ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
+                            t.latency_min) AS lower,
+                   least(CASE WHEN b = {last} THEN t.latency_max
+                              ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
+                         t.latency_max) AS upper,
+                   c, {q!r} * t.latency_count - (cum - c) AS rest,
+                   greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope
+            FROM histogram
+            WHERE c > 0 AND cum >= {q!r} * t.latency_count
+            ORDER BY b
+            LIMIT 1
+        ) AS bucket
+    ) AS inside
+)"""
+
+
+def _sums(columns: list[str]) -> str:
+    return ", ".join(f"sum({c}) AS {c}" for c in columns)
+
+
+_HISTOGRAM_FROM_RAW = ", ".join(
+    f"count(*) FILTER (WHERE r.latency_ms IS NOT NULL AND {bucket_sql('r.latency_ms')} = {i})"
+    f" AS {column}"
+    for i, column in enumerate(HISTOGRAM_COLUMNS)
+)
+
+_ROLLUP_PART = """
+    SELECT seg.n, x.target_id, sum(x.up + x.degraded + x.down) AS checks,
+           sum(x.down) AS failures, sum(x.latency_count) AS latency_count,
+           sum(x.latency_sum) AS latency_sum, min(x.latency_min) AS latency_min,
+           max(x.latency_max) AS latency_max, {histogram}
+    FROM seg JOIN {table} AS x
+      ON seg.source = '{source}' AND x.target_id = ANY($1::bigint[])
+     AND x.bucket_start >= seg.lo AND x.bucket_start < seg.hi
+    GROUP BY seg.n, x.target_id"""
+
+_HOURLY_PART = _ROLLUP_PART.format(
+    histogram=_sums(HISTOGRAM_COLUMNS), table="check_rollup_hourly", source="hour"
+)
+_DAILY_PART = _ROLLUP_PART.format(
+    histogram=_sums(HISTOGRAM_COLUMNS), table="check_rollup_daily", source="day"
+)
+_HISTOGRAM_SUMS = ", ".join(f"sum({c})" for c in HISTOGRAM_COLUMNS)
+
+# $1 target ids; per window: $2 fixed start, $3 fixed end, $4 rolling length (s), $5 snap the
+# start to its hour; $6 whether rollups may be read (False: raw only, for checks and benches).
+UPTIME_SQL = f"""
+WITH win AS (
+    SELECT n, lo, hi,
+           CASE WHEN $6 THEN date_trunc('hour', lo + interval '1 hour' - interval '1 microsecond',
+                                        'UTC') ELSE hi END AS h_lo,
+           CASE WHEN $6 THEN date_trunc('hour', hi, 'UTC') ELSE hi END AS h_hi,
+           CASE WHEN $6 THEN date_trunc('day', lo + interval '1 day' - interval '1 microsecond',
+                                        'UTC') ELSE hi END AS d_lo,
+           CASE WHEN $6 THEN date_trunc('day', hi, 'UTC') ELSE hi END AS d_hi
+    FROM (
+        SELECT n, coalesce(fixed_lo, CASE WHEN snap
+                                         THEN date_trunc('hour', now() - rolling, 'UTC')
+                                         ELSE now() - rolling END) AS lo,
+               coalesce(fixed_hi, now()) AS hi
+        FROM unnest($2::timestamptz[], $3::timestamptz[], $4::float8[], $5::bool[])
+             WITH ORDINALITY AS u(fixed_lo, fixed_hi, rolling_seconds, snap, n),
+             make_interval(secs => coalesce(rolling_seconds, 0)) AS rolling
+    ) AS given
+),
+seg AS (
+    SELECT w.n, s.source, s.lo, s.hi
+    FROM win AS w
+    CROSS JOIN LATERAL (VALUES
+        ('raw', w.lo, CASE WHEN w.h_lo < w.h_hi THEN w.h_lo ELSE w.hi END),
+        ('raw', CASE WHEN w.h_lo < w.h_hi THEN w.h_hi ELSE w.hi END, w.hi),
+        ('hour', w.h_lo, CASE WHEN w.d_lo < w.d_hi THEN w.d_lo ELSE w.h_hi END),
+        ('hour', CASE WHEN w.d_lo < w.d_hi THEN w.d_hi ELSE w.h_hi END, w.h_hi),
+        ('day', w.d_lo, w.d_hi)
+    ) AS s(source, lo, hi)
+    WHERE s.lo < s.hi
+),
+parts AS (
+    SELECT seg.n, r.target_id, count(*) AS checks,
+           count(*) FILTER (WHERE r.status = 'down') AS failures,
+           count(r.latency_ms) AS latency_count, coalesce(sum(r.latency_ms), 0) AS latency_sum,
+           min(r.latency_ms) AS latency_min, max(r.latency_ms) AS latency_max,
+           {_HISTOGRAM_FROM_RAW}
+    FROM seg JOIN check_result AS r
+      ON seg.source = 'raw' AND r.target_id = ANY($1::bigint[])
+     AND r.scheduled_for >= seg.lo AND r.scheduled_for < seg.hi
+    GROUP BY seg.n, r.target_id
+    UNION ALL
+    {_HOURLY_PART}
+    UNION ALL
+    {_DAILY_PART}
+),
+totals AS (
+    SELECT n, target_id, sum(checks) AS checks, sum(failures) AS failures,
+           sum(latency_count) AS latency_count, sum(latency_sum) AS latency_sum,
+           min(latency_min) AS latency_min, max(latency_max) AS latency_max,
+           ARRAY[{_HISTOGRAM_SUMS}]::float8[] AS histogram
+    FROM parts
+    GROUP BY n, target_id
+)
+SELECT tg.id AS target_id, w.n, w.lo, w.hi,
+       coalesce(t.checks, 0)::bigint AS checks, coalesce(t.failures, 0)::bigint AS failures,
+       coalesce(t.latency_count, 0)::bigint AS latency_count, t.latency_sum, t.latency_min,
+       t.latency_max,
+       ceil(greatest(0, extract(epoch FROM w.hi - greatest(w.lo, tg.created_at)))
+            / tg.interval_seconds) AS expected,
+       (SELECT coalesce(sum(extract(epoch FROM
+                   least(coalesce(i.resolved_at, now()), w.hi) - greatest(i.started_at, w.lo))), 0)
+        FROM incident AS i
+        WHERE i.target_id = tg.id AND i.started_at < w.hi
+          AND coalesce(i.resolved_at, 'infinity') > w.lo) AS downtime_seconds,
+       p.p50, p.p95, p.p99
+FROM target AS tg
+CROSS JOIN win AS w
+LEFT JOIN totals AS t ON t.target_id = tg.id AND t.n = w.n
+LEFT JOIN LATERAL (
+    WITH histogram AS (
+        SELECT b - 1 AS b, c, sum(c) OVER (ORDER BY b) AS cum,
+               coalesce(lag(c) OVER (ORDER BY b), 0) AS prev_c,
+               coalesce(lead(c) OVER (ORDER BY b), 0) AS next_c
+        FROM unnest(t.histogram) WITH ORDINALITY AS h(c, b)
+    )
+    SELECT {_percentile_sql(0.5)} AS p50,
+           {_percentile_sql(0.95)} AS p95,
+           {_percentile_sql(0.99)} AS p99
+    WHERE t.latency_count > 0
+) AS p ON true
+WHERE tg.id = ANY($1::bigint[])
+ORDER BY tg.id, w.n
+"""
+
+
+async def uptime_for_targets(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_ids: list[int],
+    windows: list[Window],
+    *,
+    use_rollups: bool = True,
+) -> dict[int, list[Uptime]]:
+    """For each target, one ``Uptime`` per window (in the order given), in one query.
+
+    ``use_rollups=False`` reads raw results only: the answer is the same wherever raw results
+    still exist, which the tests and the benchmark check.
+    """
+    starts: list[datetime | None] = []
+    ends: list[datetime | None] = []
+    rolling: list[float | None] = []
+    snap: list[bool] = []
+    for window in windows:
+        if isinstance(window, Range):
+            starts.append(window.start)
+            ends.append(window.end)
+            rolling.append(None)
+            snap.append(False)
+        else:
+            starts.append(None)
+            ends.append(None)
+            rolling.append(window.value.total_seconds())
+            snap.append(window.value >= timedelta(days=1))
+    rows = await connection.fetch(UPTIME_SQL, target_ids, starts, ends, rolling, snap, use_rollups)
+    answers: dict[int, list[Uptime]] = {}
+    for row in rows:
+        answers.setdefault(row["target_id"], []).append(_uptime(row))
+    return answers
+
+
+async def uptime_for_window(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_id: int,
+    window: Window,
+    *,
+    use_rollups: bool = True,
+) -> Uptime | None:
+    """One target over one window; None if there is no such target."""
+    answers = await uptime_for_targets(connection, [target_id], [window], use_rollups=use_rollups)
+    return answers[target_id][0] if target_id in answers else None
+
+
+def _uptime(row: asyncpg.Record) -> Uptime:
+    checks = int(row["checks"])
+    failures = int(row["failures"])
+    expected = float(row["expected"] or 0)
+    latency = None
+    if row["latency_count"]:
+        latency = LatencyStats(
+            avg_ms=row["latency_sum"] / row["latency_count"],
+            min_ms=row["latency_min"],
+            max_ms=row["latency_max"],
+            p50_ms=row["p50"],
+            p95_ms=row["p95"],
+            p99_ms=row["p99"],
+        )
+    return Uptime(
+        start=row["lo"],
+        end=row["hi"],
+        checks=checks,
+        failures=failures,
+        ratio=(checks - failures) / checks if checks else None,
+        coverage=min(1.0, checks / expected) if expected > 0 else 0.0,
+        downtime_seconds=float(row["downtime_seconds"]),
+        latency=latency,
+    )
+
+
+# -- rebuilding rollups ----------------------------------------------------------------------
+
+_EXACT = [
+    "up",
+    "degraded",
+    "down",
+    "latency_count",
+    "latency_min",
+    "latency_max",
+    *HISTOGRAM_COLUMNS,
+]
+# Rows differ when one is missing, a count or bound differs, or the latency sums differ by
+# more than floating-point addition in another order can explain.
+_ROLLUPS_DIFFER = (
+    "f.target_id IS NULL OR r.target_id IS NULL"
+    f" OR ({', '.join('f.' + c for c in _EXACT)})"
+    f" IS DISTINCT FROM ({', '.join('r.' + c for c in _EXACT)})"
+    " OR abs(f.latency_sum - r.latency_sum) > 1e-9 * greatest(1, abs(r.latency_sum))"
+)
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """What ``rebuild_rollups`` found: buckets recomputed, and how many differed from the
+    stored ones (changed, missing from the rollup, or present without raw results)."""
+
+    period: str
+    since: datetime
+    buckets: int
+    differed: int
+
+
+async def rebuild_rollups(connection: asyncpg.Connection, since: datetime) -> list[RebuildReport]:
+    """Recompute the rollups from raw results for buckets from ``since`` (a UTC midnight, at
+    the earliest where raw results still exist) and replace them; report the differences.
+
+    Locks the rollup tables while it works, so workers' recording waits instead of racing.
+    """
+    days = await existing_partitions(connection)
+    if days:
+        earliest = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
+        since = max(since, earliest)
+    reports = []
+    async with connection.transaction():
+        await connection.execute(
+            "LOCK TABLE check_rollup_hourly, check_rollup_daily IN SHARE ROW EXCLUSIVE MODE"
+        )
+        for period, table in ROLLUP_TABLES.items():
+            await connection.execute(
+                f"CREATE TEMP TABLE fresh_{period} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            await connection.execute(
+                f"ALTER TABLE fresh_{period} ADD PRIMARY KEY (target_id, bucket_start)"
+            )
+            source = (
+                "(SELECT target_id, scheduled_for, status, latency_ms FROM check_result "
+                f"WHERE scheduled_for >= '{since.isoformat()}'::timestamptz) AS raw"
+            )
+            await connection.execute(rollup_upsert_sql(period, source, f"fresh_{period}"))
+            buckets = await connection.fetchval(f"SELECT count(*) FROM fresh_{period}")
+            differed = await connection.fetchval(
+                f"""
+                SELECT count(*)
+                FROM fresh_{period} AS f
+                FULL JOIN (SELECT * FROM {table} WHERE bucket_start >= $1) AS r
+                  USING (target_id, bucket_start)
+                WHERE {_ROLLUPS_DIFFER}
+                """,
+                since,
+            )
+            await connection.execute(f"DELETE FROM {table} WHERE bucket_start >= $1", since)
+            await connection.execute(f"INSERT INTO {table} SELECT * FROM fresh_{period}")
+            reports.append(RebuildReport(period, since, buckets, differed))
+    return reports
