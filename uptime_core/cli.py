@@ -27,12 +27,12 @@ from pydantic import ValidationError
 from uptime_core import __version__
 from uptime_core.db import DatabaseUnreachableError, describe_host, libpq_url, redact, unreachable
 from uptime_core.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from uptime_core.settings import Settings, get_settings, is_loopback
+from uptime_core.settings import ConfigurationError, Settings, get_settings, is_loopback
 
 log = logging.getLogger("uptime")
 
 
-class UsageError(Exception):
+class UsageError(ConfigurationError):
     """A problem the person running the command can fix; printed as one line."""
 
 
@@ -49,7 +49,8 @@ def describe_settings_error(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else "configuration"
-        variable = "DATABASE_URL" if field == "database_url" else f"UPTIME_{field.upper()}"
+        # pydantic names a field by its alias (DATABASE_URL) or by its name (api_port).
+        variable = field if field.isupper() else f"UPTIME_{field.upper()}"
         problems.append(f"{variable} {item['msg'].removeprefix('Value error, ')}")
     return "invalid configuration: " + "; ".join(problems)
 
@@ -311,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     except Shutdown as stop:
         log.info("%s received; stopped", stop)
         return 0
-    except UsageError as error:
+    except ConfigurationError as error:
         print(f"uptime: error: {error}", file=sys.stderr)
         return 2
     except (DatabaseUnreachableError, EmbeddedPostgresError, ValueError) as error:

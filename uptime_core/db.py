@@ -104,6 +104,9 @@ async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
         min_size=1,
         max_size=settings.db_pool_size,
         timeout=settings.db_connect_timeout,
+        # No statement of the worker's should take long; one that hangs (a half-open
+        # connection) fails and is retried instead of stalling the loop.
+        command_timeout=30,
         init=_init_connection,
     )
     assert pool is not None

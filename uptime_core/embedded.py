@@ -65,7 +65,13 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise the data directory if new, start (or adopt) the server, return its URL."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise EmbeddedPostgresError(
+                f"cannot create the data directory {self.data_dir} ({error.strerror}); set "
+                "UPTIME_DATA_DIR to a directory this user may write, or set DATABASE_URL"
+            ) from None
         self._take_lock()
         try:
             self._prepare_user()
@@ -78,7 +84,8 @@ class EmbeddedPostgres:
             else:
                 self._start_server()
         except BaseException:
-            self._release_lock()
+            # Interrupted (Ctrl-C) or failed half-way: leave no server behind.
+            self.stop()
             raise
         return self.url
 
@@ -128,18 +135,24 @@ class EmbeddedPostgres:
         try:
             entry = pwd.getpwnam(SYSTEM_USER)
         except KeyError:
-            subprocess.run(
-                [
-                    "useradd",
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    SYSTEM_USER,
-                ],
-                check=True,
-                capture_output=True,
-            )
+            try:
+                subprocess.run(
+                    [
+                        "useradd",
+                        "--system",
+                        "--no-create-home",
+                        "--shell",
+                        "/usr/sbin/nologin",
+                        SYSTEM_USER,
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+            except (OSError, subprocess.CalledProcessError) as error:
+                raise EmbeddedPostgresError(
+                    f"PostgreSQL cannot run as root and creating the user {SYSTEM_USER} failed "
+                    f"({error}); run uptime as an ordinary user, or set DATABASE_URL"
+                ) from None
             entry = pwd.getpwnam(SYSTEM_USER)
         self._run_as = entry
         self.pgdata.mkdir(mode=0o700, exist_ok=True)

@@ -54,12 +54,13 @@ SET lease_owner = $1,
 FROM due
 WHERE t.id = due.id
 RETURNING t.id, t.kind, t.url, t.host, t.port, t.timeout_seconds, t.options,
-          t.next_run_at AS slot, now() AS claimed_at
+          t.next_run_at AS slot, now() AS claimed_at, t.lease_expires_at
 """
 
 RECORD_RESULTS = f"""
 WITH input AS (
-    SELECT *
+    -- One outcome per slot, whatever the batch holds.
+    SELECT DISTINCT ON (target_id, scheduled_for) *
     FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::int[], $11::text[],
                 $12::timestamptz[])
@@ -99,21 +100,6 @@ decided AS (
            END AS new_status
     FROM counted AS c
 ),
-advanced AS (
-    UPDATE target AS t
-    SET status = d.new_status,
-        status_changed_at = CASE WHEN d.new_status <> d.old_status THEN now()
-                                 ELSE t.status_changed_at END,
-        consecutive_failures = d.failures,
-        consecutive_successes = d.successes,
-        streak_started_at = d.streak_start,
-        next_run_at = {NEXT_SLOT},
-        lease_owner = NULL,
-        lease_expires_at = NULL
-    FROM decided AS d
-    WHERE t.id = d.target_id
-    RETURNING t.id, t.next_run_at
-),
 recorded AS (
     INSERT INTO check_result (target_id, scheduled_for, started_at, finished_at, status,
                               latency_ms, error_kind, message, http_status, resolved_address,
@@ -121,9 +107,29 @@ recorded AS (
     SELECT d.target_id, d.scheduled_for, d.started_at, d.finished_at, d.status, d.latency_ms,
            d.error_kind, d.message, d.http_status, d.resolved_address, d.tls_expires_at, $1
     FROM decided AS d
-    JOIN advanced AS a ON a.id = d.target_id
     ON CONFLICT (target_id, scheduled_for) DO NOTHING
     RETURNING target_id, scheduled_for, status, latency_ms
+),
+advanced AS (
+    -- Every fenced slot advances and frees its lease; the state moves only with a result
+    -- actually recorded.
+    UPDATE target AS t
+    SET status = CASE WHEN r.target_id IS NULL THEN t.status ELSE d.new_status END,
+        status_changed_at = CASE WHEN r.target_id IS NOT NULL AND d.new_status <> d.old_status
+                                 THEN now() ELSE t.status_changed_at END,
+        consecutive_failures = CASE WHEN r.target_id IS NULL THEN t.consecutive_failures
+                                    ELSE d.failures END,
+        consecutive_successes = CASE WHEN r.target_id IS NULL THEN t.consecutive_successes
+                                     ELSE d.successes END,
+        streak_started_at = CASE WHEN r.target_id IS NULL THEN t.streak_started_at
+                                 ELSE d.streak_start END,
+        next_run_at = {NEXT_SLOT},
+        lease_owner = NULL,
+        lease_expires_at = NULL
+    FROM decided AS d
+    LEFT JOIN recorded AS r ON r.target_id = d.target_id
+    WHERE t.id = d.target_id
+    RETURNING t.id, t.next_run_at
 ),
 hourly AS ({rollup_upsert_sql("hour", "recorded")}),
 daily AS ({rollup_upsert_sql("day", "recorded")}),
@@ -186,6 +192,7 @@ class ClaimedSlot:
     options: dict[str, Any]
     slot: datetime
     claimed_at: datetime
+    lease_expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +236,7 @@ async def claim_due_targets(
             options=row["options"],
             slot=row["slot"],
             claimed_at=row["claimed_at"],
+            lease_expires_at=row["lease_expires_at"],
         )
         for row in rows
     ]

@@ -5,21 +5,31 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import uuid
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ConfigurationError(Exception):
+    """A setting or the environment stops the program; the message says what to change."""
+
+
 def default_data_dir() -> Path:
-    """``$XDG_DATA_HOME/uptime``, else ``~/.local/share/uptime``."""
+    """``/var/lib/uptime`` for root, else ``$XDG_DATA_HOME/uptime`` or
+    ``~/.local/share/uptime``."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/uptime")
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "uptime"
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    # Containers often all run as pid 1 under reused host names: add a random part.
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Settings(BaseSettings):
@@ -44,7 +54,7 @@ class Settings(BaseSettings):
     )
     worker_id: str = Field(
         default_factory=default_worker_id,
-        description="Name this worker writes into the leases it takes (default: host-pid).",
+        description="Name this worker writes into the leases it takes (default: host-pid-random).",
     )
     worker_health_host: str = Field(
         default="127.0.0.1", description="Address of the worker's /healthz, /readyz and /metrics."
@@ -82,6 +92,10 @@ class Settings(BaseSettings):
     def _postgres_only(cls, url: str | None) -> str | None:
         if url and url.partition("://")[0].split("+")[0] not in ("postgres", "postgresql"):
             raise ValueError("must be a postgresql:// URL (PostgreSQL is the only database)")
+        try:
+            _ = urlsplit(url or "").port
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
         return url or None
 
     @field_validator("log_level")

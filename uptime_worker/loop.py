@@ -59,7 +59,8 @@ def is_connection_error(error: BaseException) -> bool:
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.exceptions.OperatorInterventionError
-        | asyncpg.InterfaceError,
+        | asyncpg.InterfaceError
+        | asyncpg.TooManyConnectionsError,
     )
 
 
@@ -80,24 +81,42 @@ class DatabaseClock:
 
 
 class Outage:
-    """Logs a database outage once when it starts and once when it ends."""
+    """Logs a database outage once when it starts and once when it ends.
+
+    Claiming and recording share it. A failure soon after a recovery (the other path meeting a
+    connection that died in the same outage) continues that outage rather than starting and
+    logging a new one.
+    """
+
+    QUIET_SECONDS = 10.0
 
     def __init__(self, metrics: WorkerMetrics) -> None:
         self.since: float | None = None
+        self.last_since = 0.0
+        self.ended: float | None = None
         self.metrics = metrics
 
     def failed(self, state: RetryCallState) -> None:
-        if self.since is None:
-            self.since = time.monotonic()
-            error = state.outcome.exception() if state.outcome else None
-            log.warning("database unreachable (%s); retrying until it returns", error)
-            self.metrics.database_up.set(0)
+        if self.since is not None:
+            return
+        self.metrics.database_up.set(0)
+        now = time.monotonic()
+        if self.ended is not None and now - self.ended < self.QUIET_SECONDS:
+            self.since = self.last_since
+            return
+        self.since = now
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("database unreachable (%s); retrying until it returns", error)
 
     def recovered(self) -> None:
-        if self.since is not None:
-            log.info("database reachable again after %.1f s", time.monotonic() - self.since)
-            self.since = None
-            self.metrics.database_up.set(1)
+        if self.since is None:
+            return
+        self.ended = time.monotonic()
+        if self.since != self.last_since:
+            log.info("database reachable again after %.1f s", self.ended - self.since)
+        self.last_since = self.since
+        self.since = None
+        self.metrics.database_up.set(1)
 
 
 class WorkerMetrics:
@@ -166,6 +185,9 @@ class CheckLoop:
         self.clock = DatabaseClock()
         self.outage = Outage(self.metrics)
         self.metrics.database_up.set(1)
+        # Room worth a claim when the loop is full: half a batch (or of what can be held).
+        self.useful_room = max(1, min(self.batch_size, 2 * self.concurrency) // 2)
+        self.record_deadline: float | None = None
 
     async def run(self) -> None:
         """Run until ``stopping`` is set, then wind down (see the module docstring)."""
@@ -195,7 +217,8 @@ class CheckLoop:
                 if until_due is not None:
                     self.wake_sooner(until_due)
             self.room.clear()
-            await self._sleep(wake_on_room=room <= 0)
+            # When full, wait until a useful batch fits rather than claim one slot at a time.
+            await self._sleep(wake_on_room=room < self.useful_room)
 
     def wake_sooner(self, seconds: float) -> None:
         """Claim again in ``seconds`` (plus jitter) if that is sooner than planned."""
@@ -240,6 +263,12 @@ class CheckLoop:
         """One of ``concurrency`` runners: probe claimed slots one after another."""
         while True:
             slot = await self.claimed.get()
+            if self.clock.now() + timedelta(seconds=slot.timeout_seconds) > slot.lease_expires_at:
+                # It waited so long behind slower probes that its lease would lapse mid-check:
+                # give it back for any replica to run, rather than probe it for nothing.
+                self.outstanding -= 1
+                await self._release([slot.id])
+                continue
             self.busy += 1
             self.idle.clear()
             self.metrics.in_flight.inc()
@@ -247,6 +276,11 @@ class CheckLoop:
                 started_at = self.clock.now()
                 result = await probe(slot)
                 finished_at = self.clock.now()
+            except Exception:
+                # probe() reports failures as results; this is a bug. The slot runs again
+                # once its lease expires.
+                log.exception("probing target %d failed", slot.id)
+                continue
             finally:
                 self.metrics.in_flight.inc(-1)
                 self.busy -= 1
@@ -257,7 +291,8 @@ class CheckLoop:
             self.outcomes.put_nowait(
                 CheckOutcome(slot.id, slot.slot, started_at, finished_at, result)
             )
-            self.room.set()
+            if 2 * self.concurrency - self.outstanding >= self.useful_room:
+                self.room.set()
 
     # -- recording -------------------------------------------------------------------------
 
@@ -268,23 +303,22 @@ class CheckLoop:
                 batch.append(self.outcomes.get_nowait())
             try:
                 await self._record(batch)
+            except Exception:
+                # Not an outage (those are retried): a bug or a bad row. Keep the worker
+                # recording; these slots run again once their leases expire.
+                log.exception("recording %d results failed", len(batch))
             finally:
                 for _ in batch:
                     self.outcomes.task_done()
 
+    def _give_up_recording(self, _: RetryCallState) -> bool:
+        """Retry through outages; once stopping, only until the shutdown grace runs out."""
+        return self.record_deadline is not None and time.monotonic() > self.record_deadline
+
     async def _record(self, batch: list[CheckOutcome]) -> None:
-        stop_by: list[float] = []
-
-        def give_up(_: RetryCallState) -> bool:
-            if not self.stopping.is_set():
-                return False
-            if not stop_by:
-                stop_by.append(time.monotonic() + RECORD_GRACE_SECONDS)
-            return time.monotonic() > stop_by[0]
-
         try:
             done = await self._retry(
-                lambda: record_results(self.pool, self.worker_id, batch), give_up
+                lambda: record_results(self.pool, self.worker_id, batch), self._give_up_recording
             )
         except Exception as error:
             if not is_connection_error(error):
@@ -303,6 +337,7 @@ class CheckLoop:
         self, runners: list[asyncio.Task[None]], recorder: asyncio.Task[None]
     ) -> None:
         self.stopping.set()
+        self.record_deadline = time.monotonic() + RECORD_GRACE_SECONDS
         unstarted = []
         while not self.claimed.empty():
             unstarted.append(self.claimed.get_nowait().id)

@@ -16,11 +16,11 @@ import signal
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from uptime_core.db import create_pool, describe_host
+from uptime_core.db import create_pool, describe_host, unreachable
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision_raw
 from uptime_core.retention import maintain_partitions_once
-from uptime_core.settings import Settings
+from uptime_core.settings import ConfigurationError, Settings
 from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
 
 log = logging.getLogger("uptime.worker")
@@ -49,9 +49,14 @@ class Worker:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        health = await asyncio.start_server(
-            self._serve_health, self.settings.worker_health_host, self.settings.worker_health_port
-        )
+        host, port = self.settings.worker_health_host, self.settings.worker_health_port
+        try:
+            health = await asyncio.start_server(self._serve_health, host, port)
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot serve the worker's health endpoints on {host}:{port} "
+                f"({error.strerror}); set UPTIME_WORKER_HEALTH_PORT to a free port"
+            ) from None
         log.info(
             "worker %s started; health on http://%s:%d",
             self.settings.worker_id,
@@ -100,7 +105,13 @@ class Worker:
             reraise=True,
         ):
             with attempt:
-                pool = await create_pool(self.database_url, self.settings)
+                try:
+                    pool = await create_pool(self.database_url, self.settings)
+                except asyncpg.PostgresError as error:
+                    if is_connection_error(error):
+                        raise
+                    # Wrong database, user or password: retrying will not help.
+                    raise unreachable(self.database_url, error) from None
         log.info("worker %s connected to the database at %s", self.settings.worker_id, where)
         return pool
 

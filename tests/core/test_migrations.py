@@ -94,7 +94,14 @@ def test_migrate_against_an_unknown_host_says_it_does_not_resolve() -> None:
 
 def test_migrate_with_a_wrong_scheme_says_what_is_expected() -> None:
     result = run_uptime("migrate", env={"DATABASE_URL": "mysql://u@127.0.0.1/uptime"})
-    assert_one_line_error(result, "DATABASE_URL", "postgresql://")
+    assert_one_line_error(
+        result, "uptime: error: invalid configuration: DATABASE_URL must", "postgresql://"
+    )
+
+
+def test_migrate_with_a_bad_port_names_the_variable() -> None:
+    result = run_uptime("migrate", env={"DATABASE_URL": "postgresql://u@127.0.0.1:99999/x"})
+    assert_one_line_error(result, "uptime: error: invalid configuration: DATABASE_URL has a port")
 
 
 async def test_migrate_with_a_missing_database_names_it(postgres_url: str) -> None:

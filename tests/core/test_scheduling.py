@@ -246,3 +246,35 @@ async def test_recording_adds_to_the_rollups_only_what_it_recorded(db: asyncpg.C
     since = await db.fetchval("SELECT date_trunc('day', now() - interval '1 day', 'UTC')")
     reports = await rebuild_rollups(db, since)
     assert [r.differed for r in reports] == [0, 0], "incremental rollups equal a recomputation"
+
+
+async def test_a_mixed_batch_records_only_the_slots_still_held(db: asyncpg.Connection) -> None:
+    ids = await insert_targets(db, [TargetSpec(kind="tcp", host="127.0.0.1", port=9)] * 2)
+    await db.execute("UPDATE target SET next_run_at = now() - interval '1 second'")
+    first, second = sorted(await claim(db, "w"), key=lambda s: s.id)
+    await db.execute(
+        "UPDATE target SET lease_expires_at = now() - interval '1 millisecond' WHERE id = $1",
+        first.id,
+    )
+    # The held slot appears twice in the batch (a retry, say): it is recorded once.
+    done = await record_results(
+        db, "w", [outcome(first, DOWN), outcome(second, UP), outcome(second, UP)]
+    )
+    assert done.recorded == 1
+    rows = await db.fetch("SELECT target_id FROM check_result")
+    assert [r["target_id"] for r in rows] == [second.id]
+    states = dict(await db.fetch("SELECT id, status FROM target"))
+    assert states == {ids[0]: "unknown", ids[1]: "up"}, "the fenced target's state is untouched"
+
+
+async def test_a_stale_slot_from_the_same_worker_is_fenced(db: asyncpg.Connection) -> None:
+    target_id = await new_target(db)
+    await due_at(db, target_id, await db_now(db) - timedelta(seconds=1))
+    [slot] = await claim(db, "w")
+    assert (await record_results(db, "w", [outcome(slot, UP)])).recorded == 1
+    await due_at(db, target_id, await db_now(db) - timedelta(milliseconds=1))
+    [later] = await claim(db, "w")
+    # The old slot's outcome arrives again while the same worker holds the next slot.
+    assert (await record_results(db, "w", [outcome(slot, DOWN)])).recorded == 0
+    assert (await record_results(db, "w", [outcome(later, UP)])).recorded == 1
+    assert await db.fetchval("SELECT count(*) FROM check_result") == 2

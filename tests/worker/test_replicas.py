@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.support.peers import HttpPeer, Request, TcpPeer, respond
 from tests.support.postgres import create_database
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from tests.worker.conftest import StartWorker
+from tests.worker.conftest import StartWorker, WorkerProcess
 from uptime_core import migrations
 from uptime_core.db import libpq_url
 from uptime_core.embedded import EmbeddedPostgres
@@ -72,6 +73,17 @@ async def slots_by_target(db: asyncpg.Connection) -> dict[int, list[asyncpg.Reco
     return grouped
 
 
+async def metric(worker: WorkerProcess, name: str) -> float:
+    """The sum of a metric's samples on a worker's /metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{worker.health}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
 def assert_no_gaps(slots: list[datetime], interval: timedelta) -> None:
     steps = {later - earlier for earlier, later in itertools.pairwise(slots)}
     assert steps <= {interval}, f"slots not exactly {interval} apart: {sorted(steps)}"
@@ -89,6 +101,8 @@ async def test_three_workers_record_every_slot_exactly_once_without_gaps(
     try:
         ids = await insert_targets(db, local_targets(http_server, tcp_server, 200))
         await asyncio.sleep(20)  # the run under test: 200 targets at 1 s for 20 s
+        fenced = [await metric(w, "uptime_worker_results_fenced_total") for w in workers]
+        assert fenced == [0, 0, 0], "no worker probed a slot another one recorded"
         assert [await w.stop() for w in workers] == [0, 0, 0]
         by_target = await slots_by_target(db)
         total = await db.fetchval("SELECT count(*) FROM check_result")
@@ -131,7 +145,8 @@ async def test_slots_of_a_killed_worker_are_recorded_by_the_others(
         victim.process.wait()
         killed_at = await db.fetchval("SELECT now()")
         orphaned = await db.fetch(
-            "SELECT id, next_run_at FROM target WHERE lease_owner = $1", victim.worker_id
+            "SELECT id, next_run_at, lease_expires_at FROM target WHERE lease_owner = $1",
+            victim.worker_id,
         )
         assert orphaned, "the killed worker held leases"
         recorded = await poll_until(
@@ -148,7 +163,11 @@ async def test_slots_of_a_killed_worker_are_recorded_by_the_others(
         )
         assert len(recorded) == len(orphaned), "every orphaned slot is recorded"
         assert {r["recorded_by"] for r in recorded} <= {"w1", "w2"}
-        assert max(r["finished_at"] for r in recorded) <= killed_at + lease + interval
+        expiry = {o["id"]: o["lease_expires_at"] for o in orphaned}
+        for row in recorded:
+            # Within one interval of the lease's expiry, itself at most a lease after the kill.
+            assert row["finished_at"] <= expiry[row["target_id"]] + interval
+            assert expiry[row["target_id"]] <= killed_at + lease
         assert [await w.stop() for w in workers[1:]] == [0, 0]
         total = await db.fetchval("SELECT count(*) FROM check_result")
         distinct = await db.fetchval(
