@@ -90,6 +90,9 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
         yield session
 
 
+STATEMENT_CACHE_BYTES = 256 * 1024
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     # JSONB in and out as Python objects rather than text.
     await connection.set_type_codec(
@@ -107,6 +110,9 @@ async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
         # No statement of the worker's should take long; one that hangs (a half-open
         # connection) fails and is retried instead of stalling the loop.
         command_timeout=30,
+        # The statistics query is ~20 kB; asyncpg would not keep it prepared past 15 kB, and
+        # planning it again on every call costs more than running it.
+        max_cacheable_statement_size=STATEMENT_CACHE_BYTES,
         init=_init_connection,
     )
     assert pool is not None

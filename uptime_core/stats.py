@@ -127,9 +127,9 @@ class LatencyStats:
     avg_ms: float
     min_ms: float
     max_ms: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -146,89 +146,69 @@ class Uptime:
     latency: LatencyStats | None  # None without a measured latency
 
 
-def _percentile_sql(q: float) -> str:
-    """SQL for the q-quantile of a target's ``histogram`` (see ``UPTIME_SQL``).
-
-    The first bucket where the running count reaches q; inside it, the density is taken as
-    linear in log-latency, sloped as its neighbours suggest (and never negative), and the
-    quantile is where that density's integral reaches q. Clamped to the window's min and max.
-    """
-    last = HISTOGRAM_BUCKETS - 1
-    return f"""(
-    SELECT CASE WHEN upper > lower AND lower > 0
-                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
-                ELSE lower + f * (upper - lower) END
-    FROM (
-        SELECT lower, upper,
-               least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
-                    ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
-                          - (c - slope / 2)) / slope END)) AS f
-        FROM (
-            SELECT greatest(CASE WHEN b = 0 THEN t.latency_min
-                                 ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
-                            t.latency_min) AS lower,
-                   least(CASE WHEN b = {last} THEN t.latency_max
-                              ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
-                         t.latency_max) AS upper,
-                   c, {q!r} * t.latency_count - (cum - c) AS rest,
-                   greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope
-            FROM histogram
-            WHERE c > 0 AND cum >= {q!r} * t.latency_count
-            ORDER BY b
-            LIMIT 1
-        ) AS bucket
-    ) AS inside
-)"""
-
-
-def _sums(columns: list[str]) -> str:
-    return ", ".join(f"sum({c}) AS {c}" for c in columns)
-
-
+_LAST = HISTOGRAM_BUCKETS - 1
+# Histogram sums only for the parts of windows that want percentiles: summing 60 columns is
+# most of the work of reading a rollup.
+_HISTOGRAM_SUMS = ", ".join(f"sum(x.{c}) AS {c}" for c in HISTOGRAM_COLUMNS)
+_NO_HISTOGRAM = ", ".join(f"NULL::bigint AS {c}" for c in HISTOGRAM_COLUMNS)
 _HISTOGRAM_FROM_RAW = ", ".join(
-    f"count(*) FILTER (WHERE r.latency_ms IS NOT NULL AND {bucket_sql('r.latency_ms')} = {i})"
-    f" AS {column}"
+    f"count(*) FILTER (WHERE want_histogram AND bucket = {i}) AS {column}"
     for i, column in enumerate(HISTOGRAM_COLUMNS)
 )
-
 _ROLLUP_PART = """
-    SELECT seg.n, x.target_id, sum(x.up + x.degraded + x.down) AS checks,
+    SELECT s.ns, x.target_id, sum(x.up + x.degraded + x.down) AS checks,
            sum(x.down) AS failures, sum(x.latency_count) AS latency_count,
            sum(x.latency_sum) AS latency_sum, min(x.latency_min) AS latency_min,
-           max(x.latency_max) AS latency_max, {histogram}
-    FROM seg JOIN {table} AS x
-      ON seg.source = '{source}' AND x.target_id = ANY($1::bigint[])
-     AND x.bucket_start >= seg.lo AND x.bucket_start < seg.hi
-    GROUP BY seg.n, x.target_id"""
+           max(x.latency_max) AS latency_max, {sums}
+    FROM segment AS s JOIN {table} AS x
+      ON s.source = '{source}' AND {histogram}s.want_histogram
+     AND x.target_id = ANY($1::bigint[])
+     AND x.bucket_start >= s.lo AND x.bucket_start < s.hi
+    GROUP BY s.ns, x.target_id"""
 
-_HOURLY_PART = _ROLLUP_PART.format(
-    histogram=_sums(HISTOGRAM_COLUMNS), table="check_rollup_hourly", source="hour"
+
+def _rollup_parts(table: str, source: str) -> str:
+    with_histogram = _ROLLUP_PART.format(
+        sums=_HISTOGRAM_SUMS, table=table, source=source, histogram=""
+    )
+    without = _ROLLUP_PART.format(sums=_NO_HISTOGRAM, table=table, source=source, histogram="NOT ")
+    return f"{with_histogram}\n    UNION ALL{without}"
+
+
+_HISTOGRAM_TOTALS = ", ".join(
+    f"sum(p.{c}) FILTER (WHERE w.want_percentiles)" for c in HISTOGRAM_COLUMNS
 )
-_DAILY_PART = _ROLLUP_PART.format(
-    histogram=_sums(HISTOGRAM_COLUMNS), table="check_rollup_daily", source="day"
-)
-_HISTOGRAM_SUMS = ", ".join(f"sum({c})" for c in HISTOGRAM_COLUMNS)
 
 # $1 target ids; per window: $2 fixed start, $3 fixed end, $4 rolling length (s), $5 snap the
-# start to its hour; $6 whether rollups may be read (False: raw only, for checks and benches).
+# start to its hour, $7 whether to compute percentiles; $6 whether rollups may be read (False:
+# raw only, for checks and benchmarks).
+#
+# win: each window's bounds, and its whole hours and whole days (UTC). seg: the window cut into
+# raw edges, hourly and daily parts. segment: those parts, each read once however many windows
+# share it (the current hour, for rolling windows). parts, totals: counts, latency and the
+# histogram per window and target. buckets, quantile: per window and target, the bucket each
+# percentile falls in, and the value interpolated inside it: the density is taken as linear in
+# log-latency, sloped as the neighbouring buckets suggest (never negative), and the percentile
+# is where its integral reaches q; clamped to the window's min and max.
 UPTIME_SQL = f"""
-WITH win AS (
-    SELECT n, lo, hi,
+WITH given AS (
+    SELECT n, want_percentiles,
+           coalesce(fixed_lo, CASE WHEN snap THEN date_trunc('hour', now() - rolling, 'UTC')
+                                   ELSE now() - rolling END) AS lo,
+           coalesce(fixed_hi, now()) AS hi
+    FROM unnest($2::timestamptz[], $3::timestamptz[], $4::float8[], $5::bool[], $7::bool[])
+         WITH ORDINALITY AS u(fixed_lo, fixed_hi, rolling_seconds, snap, want_percentiles, n),
+         make_interval(secs => coalesce(rolling_seconds, 0)) AS rolling
+),
+win AS (
+    SELECT n, lo, hi, want_percentiles,
            CASE WHEN $6 THEN date_trunc('hour', lo + interval '1 hour' - interval '1 microsecond',
                                         'UTC') ELSE hi END AS h_lo,
            CASE WHEN $6 THEN date_trunc('hour', hi, 'UTC') ELSE hi END AS h_hi,
            CASE WHEN $6 THEN date_trunc('day', lo + interval '1 day' - interval '1 microsecond',
                                         'UTC') ELSE hi END AS d_lo,
            CASE WHEN $6 THEN date_trunc('day', hi, 'UTC') ELSE hi END AS d_hi
-    FROM (
-        SELECT n, coalesce(fixed_lo, CASE WHEN snap
-                                         THEN date_trunc('hour', now() - rolling, 'UTC')
-                                         ELSE now() - rolling END) AS lo,
-               coalesce(fixed_hi, now()) AS hi
-        FROM unnest($2::timestamptz[], $3::timestamptz[], $4::float8[], $5::bool[])
-             WITH ORDINALITY AS u(fixed_lo, fixed_hi, rolling_seconds, snap, n),
-             make_interval(secs => coalesce(rolling_seconds, 0)) AS rolling
-    ) AS given
+    FROM given
 ),
 seg AS (
     SELECT w.n, s.source, s.lo, s.hi
@@ -242,27 +222,83 @@ seg AS (
     ) AS s(source, lo, hi)
     WHERE s.lo < s.hi
 ),
+segment AS (
+    SELECT seg.source, seg.lo, seg.hi, array_agg(seg.n) AS ns,
+           bool_or(w.want_percentiles) AS want_histogram
+    FROM seg JOIN win AS w ON w.n = seg.n
+    GROUP BY seg.source, seg.lo, seg.hi
+),
+raw AS (
+    SELECT s.ns, s.want_histogram, r.target_id, r.status, r.latency_ms,
+           CASE WHEN r.latency_ms IS NOT NULL THEN {bucket_sql("r.latency_ms")} END AS bucket
+    FROM segment AS s JOIN check_result AS r
+      ON s.source = 'raw' AND r.target_id = ANY($1::bigint[])
+     AND r.scheduled_for >= s.lo AND r.scheduled_for < s.hi
+),
 parts AS (
-    SELECT seg.n, r.target_id, count(*) AS checks,
-           count(*) FILTER (WHERE r.status = 'down') AS failures,
-           count(r.latency_ms) AS latency_count, coalesce(sum(r.latency_ms), 0) AS latency_sum,
-           min(r.latency_ms) AS latency_min, max(r.latency_ms) AS latency_max,
+    SELECT ns, target_id, count(*) AS checks, count(*) FILTER (WHERE status = 'down') AS failures,
+           count(latency_ms) AS latency_count, coalesce(sum(latency_ms), 0) AS latency_sum,
+           min(latency_ms) AS latency_min, max(latency_ms) AS latency_max,
            {_HISTOGRAM_FROM_RAW}
-    FROM seg JOIN check_result AS r
-      ON seg.source = 'raw' AND r.target_id = ANY($1::bigint[])
-     AND r.scheduled_for >= seg.lo AND r.scheduled_for < seg.hi
-    GROUP BY seg.n, r.target_id
+    FROM raw
+    GROUP BY ns, want_histogram, target_id
     UNION ALL
-    {_HOURLY_PART}
+    {_rollup_parts("check_rollup_hourly", "hour")}
     UNION ALL
-    {_DAILY_PART}
+    {_rollup_parts("check_rollup_daily", "day")}
 ),
 totals AS (
-    SELECT n, target_id, sum(checks) AS checks, sum(failures) AS failures,
-           sum(latency_count) AS latency_count, sum(latency_sum) AS latency_sum,
-           min(latency_min) AS latency_min, max(latency_max) AS latency_max,
-           ARRAY[{_HISTOGRAM_SUMS}]::float8[] AS histogram
-    FROM parts
+    SELECT w.n, p.target_id, sum(p.checks) AS checks, sum(p.failures) AS failures,
+           sum(p.latency_count) AS latency_count, sum(p.latency_sum) AS latency_sum,
+           min(p.latency_min) AS latency_min, max(p.latency_max) AS latency_max,
+           ARRAY[{_HISTOGRAM_TOTALS}]::float8[] AS histogram
+    FROM parts AS p
+    CROSS JOIN LATERAL unnest(p.ns) AS u(n)
+    JOIN win AS w ON w.n = u.n
+    GROUP BY w.n, p.target_id
+),
+buckets AS (
+    -- Only the non-empty buckets: they alone move the running count.
+    SELECT t.n, t.target_id, h.b - 1 AS b, h.c, t.latency_count, t.latency_min, t.latency_max,
+           sum(h.c) OVER (PARTITION BY t.n, t.target_id ORDER BY h.b) AS cum,
+           coalesce(t.histogram[h.b - 1], 0) AS prev_c,
+           coalesce(t.histogram[h.b + 1], 0) AS next_c
+    FROM totals AS t
+    JOIN win AS w ON w.n = t.n AND w.want_percentiles
+    CROSS JOIN LATERAL unnest(t.histogram) WITH ORDINALITY AS h(c, b)
+    WHERE t.latency_count > 0 AND h.c > 0
+),
+quantile AS (
+    -- The bucket holding the q-th rank is the one whose running count first reaches it.
+    SELECT n, target_id, q, c, q * latency_count - (cum - c) AS rest,
+           greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope,
+           greatest(CASE WHEN b = 0 THEN latency_min
+                         ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
+                    latency_min) AS lower,
+           least(CASE WHEN b = {_LAST} THEN latency_max
+                      ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
+                 latency_max) AS upper
+    FROM buckets CROSS JOIN (VALUES (0.5::float8), (0.95), (0.99)) AS quantiles(q)
+    WHERE cum >= q * latency_count AND cum - c < q * latency_count
+),
+interpolated AS (
+    SELECT n, target_id, q,
+           CASE WHEN upper > lower AND lower > 0
+                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
+                ELSE lower + f * (upper - lower) END AS value
+    FROM (
+        SELECT *, least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
+                  ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
+                        - (c - slope / 2)) / slope END)) AS f
+        FROM quantile
+    ) AS placed
+),
+percentiles AS (
+    SELECT n, target_id,
+           max(value) FILTER (WHERE q = 0.5) AS p50,
+           max(value) FILTER (WHERE q = 0.95) AS p95,
+           max(value) FILTER (WHERE q = 0.99) AS p99
+    FROM interpolated
     GROUP BY n, target_id
 )
 SELECT tg.id AS target_id, w.n, w.lo, w.hi,
@@ -280,18 +316,7 @@ SELECT tg.id AS target_id, w.n, w.lo, w.hi,
 FROM target AS tg
 CROSS JOIN win AS w
 LEFT JOIN totals AS t ON t.target_id = tg.id AND t.n = w.n
-LEFT JOIN LATERAL (
-    WITH histogram AS (
-        SELECT b - 1 AS b, c, sum(c) OVER (ORDER BY b) AS cum,
-               coalesce(lag(c) OVER (ORDER BY b), 0) AS prev_c,
-               coalesce(lead(c) OVER (ORDER BY b), 0) AS next_c
-        FROM unnest(t.histogram) WITH ORDINALITY AS h(c, b)
-    )
-    SELECT {_percentile_sql(0.5)} AS p50,
-           {_percentile_sql(0.95)} AS p95,
-           {_percentile_sql(0.99)} AS p99
-    WHERE t.latency_count > 0
-) AS p ON true
+LEFT JOIN percentiles AS p ON p.target_id = tg.id AND p.n = w.n
 WHERE tg.id = ANY($1::bigint[])
 ORDER BY tg.id, w.n
 """
@@ -303,11 +328,14 @@ async def uptime_for_targets(
     windows: list[Window],
     *,
     use_rollups: bool = True,
+    percentiles: list[bool] | None = None,
 ) -> dict[int, list[Uptime]]:
     """For each target, one ``Uptime`` per window (in the order given), in one query.
 
-    ``use_rollups=False`` reads raw results only: the answer is the same wherever raw results
-    still exist, which the tests and the benchmark check.
+    ``percentiles`` says per window whether to compute p50/p95/p99 (default: for all); a
+    dashboard that shows p95 for one window saves the rest. ``use_rollups=False`` reads raw
+    results only: the answer is the same wherever raw results still exist, which the tests and
+    the benchmark check.
     """
     starts: list[datetime | None] = []
     ends: list[datetime | None] = []
@@ -324,7 +352,10 @@ async def uptime_for_targets(
             ends.append(None)
             rolling.append(window.value.total_seconds())
             snap.append(window.value >= timedelta(days=1))
-    rows = await connection.fetch(UPTIME_SQL, target_ids, starts, ends, rolling, snap, use_rollups)
+    wanted = percentiles if percentiles is not None else [True] * len(windows)
+    rows = await connection.fetch(
+        UPTIME_SQL, target_ids, starts, ends, rolling, snap, use_rollups, wanted
+    )
     answers: dict[int, list[Uptime]] = {}
     for row in rows:
         answers.setdefault(row["target_id"], []).append(_uptime(row))
@@ -349,6 +380,7 @@ def _uptime(row: asyncpg.Record) -> Uptime:
     expected = float(row["expected"] or 0)
     latency = None
     if row["latency_count"]:
+        # Percentiles are None where they were not asked for.
         latency = LatencyStats(
             avg_ms=row["latency_sum"] / row["latency_count"],
             min_ms=row["latency_min"],

@@ -1,0 +1,228 @@
+"""How fast uptime statistics are answered from rollups, beside the same answers from raw rows.
+
+Seeds `--targets` targets checked every 60 s for `--days` days: raw results for the retention
+window (`--raw-days`, 30 by default) and hourly and daily rollups for all of it, written by the
+same SQL the worker uses. Then, for one target over each window and for the dashboard (every
+target over 24 h, 7 d and 30 d in one query, with p95 latency), prints p50 and p99 times from
+rollups and from raw rows in the same run, their ratio, and whether the answers agree. Raw
+rows stop at the retention window, so the 90-day window has no raw figure.
+
+    python bench/stats.py [--targets 500] [--days 90] [--raw-days 30] [--repeat 20]
+
+Seeding 500 targets x 30 days (21.6 million raw rows) takes several minutes on 2 cores. The
+database is the embedded PostgreSQL in a temporary directory, unless DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.postgres import create_database
+from uptime_core import migrations
+from uptime_core.db import STATEMENT_CACHE_BYTES, libpq_url
+from uptime_core.embedded import EmbeddedPostgres
+from uptime_core.retention import create_partition_sql
+from uptime_core.stats import Range, Uptime, UptimeWindow, rollup_upsert_sql, uptime_for_targets
+
+# One day of synthetic checks for every target: 0.5 % down, latency log-normal around 60 ms.
+DAY_OF_CHECKS = """
+SELECT t.id AS target_id, s AS scheduled_for,
+       CASE WHEN random() < 0.005 THEN 'down' ELSE 'up' END AS status,
+       exp(ln(60) + 0.6 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())) AS latency_ms
+FROM target AS t,
+     generate_series('{day}'::timestamptz, '{day}'::timestamptz + interval '1 day' - interval '1 s',
+                     interval '60 s') AS s
+"""
+
+
+async def seed(db: asyncpg.Connection, targets: int, days: int, raw_days: int) -> None:
+    await db.execute("SET synchronous_commit = off")
+    await db.execute(
+        "INSERT INTO target (name, kind, host, port, interval_seconds, timeout_seconds, "
+        "failure_threshold, recovery_threshold, created_at, next_run_at) "
+        "SELECT 'target ' || n, 'tcp', '127.0.0.1', 9, 60, 5, 2, 2, now() - interval '400 days', "
+        "NULL "
+        "FROM generate_series(1, $1) AS n",
+        targets,
+    )
+    today: date = await db.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+    started = time.monotonic()
+    for back in range(days, -1, -1):
+        day = today - timedelta(days=back)
+        checks = DAY_OF_CHECKS.format(day=f"{day.isoformat()} 00:00:00+00")
+        if back <= raw_days:
+            await db.execute(create_partition_sql(day))
+            await db.execute(
+                "INSERT INTO check_result (target_id, scheduled_for, started_at, finished_at, "
+                f"status, latency_ms) SELECT target_id, scheduled_for, scheduled_for, "
+                f"scheduled_for, status, latency_ms FROM ({checks}) AS c "
+                "WHERE scheduled_for < now()"
+            )
+            source = (
+                "(SELECT target_id, scheduled_for, status, latency_ms FROM check_result "
+                f"WHERE scheduled_for >= '{day}' AND scheduled_for < '{day + timedelta(days=1)}')"
+                " AS c"
+            )
+        else:
+            source = f"({checks}) AS c"
+        await db.execute(rollup_upsert_sql("hour", source))
+        await db.execute(rollup_upsert_sql("day", source))
+        print(f"  seeded {day} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    await db.execute("VACUUM ANALYZE")
+
+
+Answers = dict[int, list[Uptime]]
+
+
+async def timed(
+    repeat: int, query: Callable[[], Awaitable[Answers]]
+) -> tuple[list[float], Answers]:
+    answer = await query()  # warm the caches and the prepared statement
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        answer = await query()
+        times.append((time.perf_counter() - started) * 1000)
+    return times, answer
+
+
+def p(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def same(a: Uptime, b: Uptime) -> bool:
+    if (a.checks, a.failures, a.ratio, a.coverage) != (b.checks, b.failures, b.ratio, b.coverage):
+        return False
+    if a.latency is None or b.latency is None:
+        return a.latency is b.latency
+    return all(
+        math.isclose(getattr(a.latency, f), getattr(b.latency, f), rel_tol=1e-9)
+        for f in ("avg_ms", "min_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms")
+    )
+
+
+def agree(fast: dict[int, list[Uptime]], raw: dict[int, list[Uptime]]) -> bool:
+    return fast.keys() == raw.keys() and all(
+        same(a, b) for key in fast for a, b in zip(fast[key], raw[key], strict=True)
+    )
+
+
+async def bench(url: str, args: argparse.Namespace) -> None:
+    db = await asyncpg.connect(libpq_url(url), max_cacheable_statement_size=STATEMENT_CACHE_BYTES)
+    try:
+        print(
+            f"seeding {args.targets} targets x {args.days} days at 60 s "
+            f"(raw rows for the last {args.raw_days})",
+            file=sys.stderr,
+        )
+        await seed(db, args.targets, args.days, args.raw_days)
+        raw_rows = await db.fetchval("SELECT count(*) FROM check_result")
+        hourly = await db.fetchval("SELECT count(*) FROM check_rollup_hourly")
+        ids = [r["id"] for r in await db.fetch("SELECT id FROM target ORDER BY id")]
+        # Fixed windows ending now, so that every repetition asks the same question.
+        now: datetime = await db.fetchval("SELECT now()")
+        print(
+            f"{args.targets} targets, {raw_rows:,} raw rows, {hourly:,} hourly rollup rows; "
+            f"{args.repeat} runs per figure, times in ms"
+        )
+        print()
+        print("| query | rollups p50 | rollups p99 | raw p50 | raw p99 | raw / rollups | agree |")
+        print("|-------|------------:|------------:|--------:|--------:|--------------:|:-----:|")
+
+        def rolling(window: UptimeWindow) -> Range:
+            start = now - window.value
+            if window.value >= timedelta(days=1):
+                start = start.replace(minute=0, second=0, microsecond=0)
+            return Range(start, now)
+
+        one = ids[len(ids) // 2]
+        for window in UptimeWindow:
+            fixed = [rolling(window)]
+            fast_times, fast = await timed(
+                args.repeat, lambda fixed=fixed: uptime_for_targets(db, [one], fixed)
+            )
+            within_raw = window.value <= timedelta(days=args.raw_days)
+            row = (
+                f"| 1 target, {window.name.lower()} | {p(fast_times, 0.5):.1f} "
+                f"| {p(fast_times, 0.99):.1f} |"
+            )
+            if within_raw:
+                raw_times, raw = await timed(
+                    max(3, args.repeat // 4),
+                    lambda fixed=fixed: uptime_for_targets(db, [one], fixed, use_rollups=False),
+                )
+                row += (
+                    f" {p(raw_times, 0.5):.1f} | {p(raw_times, 0.99):.1f} "
+                    f"| {p(raw_times, 0.5) / p(fast_times, 0.5):.0f}x "
+                    f"| {'yes' if agree(fast, raw) else 'NO'} |"
+                )
+            else:
+                row += " - | - | - | (no raw rows) |"
+            print(row)
+
+        dashboard = [
+            rolling(w)
+            for w in (
+                UptimeWindow.LAST_24_HOURS,
+                UptimeWindow.LAST_7_DAYS,
+                UptimeWindow.LAST_30_DAYS,
+            )
+        ]
+        fast_times, fast = await timed(args.repeat, lambda: uptime_for_targets(db, ids, dashboard))
+        raw_times, raw = await timed(
+            3, lambda: uptime_for_targets(db, ids, dashboard, use_rollups=False)
+        )
+        print(
+            f"| dashboard: {len(ids)} targets x 24 h, 7 d, 30 d, p95 | {p(fast_times, 0.5):.1f} "
+            f"| {p(fast_times, 0.99):.1f} | {p(raw_times, 0.5):.0f} | {p(raw_times, 0.99):.0f} "
+            f"| {p(raw_times, 0.5) / p(fast_times, 0.5):.0f}x "
+            f"| {'yes' if agree(fast, raw) else 'NO'} |"
+        )
+        print()
+        print(f"dashboard p50 from rollups: {statistics.median(fast_times):.1f} ms")
+    finally:
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=500)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--raw-days", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+
+    server: EmbeddedPostgres | None = None
+    data_dir = Path(tempfile.mkdtemp(prefix="uptime-bench-stats-"))
+    try:
+        if os.environ.get("DATABASE_URL"):
+            url = os.environ["DATABASE_URL"]
+        else:
+            server = EmbeddedPostgres(data_dir)
+            url = asyncio.run(create_database(server.start(), name="uptime_bench_stats"))
+        migrations.upgrade(url)
+        asyncio.run(bench(url, args))
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
