@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,18 +94,30 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
 STATEMENT_CACHE_BYTES = 256 * 1024
 
 
+sql_log = logging.getLogger("uptime.sql")
+
+
+def _log_statement(query: asyncpg.connection.LoggedQuery) -> None:
+    sql_log.debug("%.1f ms: %s", query.elapsed * 1000, " ".join(query.query.split())[:300])
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     # JSONB in and out as Python objects rather than text.
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
     )
+    if sql_log.isEnabledFor(logging.DEBUG):
+        # With UPTIME_LOG_LEVEL=debug every statement is logged, with its duration.
+        connection.add_query_logger(_log_statement)
 
 
-async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """A raw asyncpg pool for hot paths that need no ORM (the worker's claim and complete)."""
+async def create_pool(url: str, settings: Settings, *, connect_now: bool = True) -> asyncpg.Pool:
+    """The asyncpg pool a process uses for its queries. ``connect_now=False`` opens no
+    connection until the first query (the API starts, and says it is not ready, without its
+    database)."""
     pool = await asyncpg.create_pool(
         libpq_url(url),
-        min_size=1,
+        min_size=1 if connect_now else 0,
         max_size=settings.db_pool_size,
         timeout=settings.db_connect_timeout,
         # No statement of the worker's should take long; one that hangs (a half-open

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from strawberry.fastapi import GraphQLRouter
 
-from uptime_core.db import create_engine
+from uptime_core.db import create_pool
 from uptime_core.health import readiness_problem
-from uptime_core.migrations import current_revision
+from uptime_core.migrations import current_revision_raw
 from uptime_core.settings import Settings
+from uptime_graphql.context import Context, bearer, token_matches
 from uptime_graphql.schema import schema
 
 
@@ -21,11 +23,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(database_url, settings)
+        app.state.pool = await create_pool(database_url, settings, connect_now=False)
         try:
             yield
         finally:
-            await app.state.engine.dispose()
+            await app.state.pool.close()
 
     app = FastAPI(title="uptime", lifespan=lifespan, docs_url=None, redoc_url=None)
 
@@ -35,14 +37,26 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(response: Response) -> dict[str, str]:
-        problem = await readiness_problem(lambda: current_revision(app.state.engine))
+        problem = await readiness_problem(lambda: current_revision_raw(app.state.pool))
         if problem is not None:
             response.status_code = 503
             return {"status": "unavailable", "reason": problem}
         return {"status": "ready"}
 
+    async def context(request: Request = None, websocket: WebSocket = None) -> Context:  # type: ignore[assignment]
+        connection = request if request is not None else websocket
+        header = connection.headers.get("authorization") if connection is not None else None
+        return Context(
+            pool=app.state.pool,
+            settings=settings,
+            authorized=token_matches(bearer(header), settings),
+        )
+
     # GraphiQL is off until it can be served without fetching anything from outside the app.
-    app.include_router(GraphQLRouter(schema, graphql_ide=None), prefix="/graphql")
+    router: GraphQLRouter[Context, Any] = GraphQLRouter(
+        schema, graphql_ide=None, context_getter=context
+    )
+    app.include_router(router, prefix="/graphql")
     return app
 
 

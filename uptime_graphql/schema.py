@@ -1,17 +1,43 @@
-"""The GraphQL schema: the root types put together."""
+"""The schema: root types, the token check and the limits every operation passes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 
-from uptime_core import __version__
+from uptime_graphql.errors import unauthenticated
+from uptime_graphql.mutations import Mutation
+from uptime_graphql.queries import Query
+
+MAX_DEPTH = 12
+MAX_ALIASES = 50
+MAX_TOKENS = 5000
 
 
-@strawberry.type(description="The root of every query.")
-class Query:
-    @strawberry.field(description="The server's version.")
-    def version(self) -> str:
-        return __version__
+class RequireToken(SchemaExtension):
+    """With UPTIME_API_TOKEN set, every operation needs it (the context knows if it came)."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if context is not None and not getattr(context, "authorized", True):
+            raise unauthenticated()
+        yield
 
 
-schema = strawberry.Schema(query=Query)
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        RequireToken,
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ],
+)

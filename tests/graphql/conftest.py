@@ -12,16 +12,17 @@ import uvicorn
 from uptime_core.settings import Settings
 from uptime_graphql.app import create_app
 
-ServeApi = Callable[[str], AbstractAsyncContextManager[str]]
+ServeApi = Callable[..., AbstractAsyncContextManager[str]]
 
 
 @pytest.fixture
 def serve_api() -> ServeApi:
-    """``async with serve_api(database_url) as base_url:`` runs the API until the block ends."""
+    """``async with serve_api(database_url[, settings]) as base_url:`` runs the API until the
+    block ends."""
 
     @asynccontextmanager
-    async def serve(database_url: str) -> AsyncIterator[str]:
-        settings = Settings(database_url=database_url)
+    async def serve(database_url: str, settings: Settings | None = None) -> AsyncIterator[str]:
+        settings = settings or Settings(database_url=database_url)
         config = uvicorn.Config(
             create_app(settings, database_url),
             host="127.0.0.1",

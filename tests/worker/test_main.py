@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.net import wait_for_http
+from tests.support.wait import poll_until
 from tests.worker.conftest import StartWorker
 
 
@@ -35,10 +36,16 @@ async def test_worker_waits_for_migrations_and_says_why(
     empty_database_url: str, start_worker: StartWorker
 ) -> None:
     worker = start_worker(empty_database_url, "w1")
-    answer = await asyncio.to_thread(
-        wait_for_http, f"{worker.health}/readyz", timeout=30, expect=503
-    )
-    assert "uptime migrate" in answer.json()["reason"]
+    await asyncio.to_thread(wait_for_http, f"{worker.health}/healthz", timeout=30)
+
+    async def reason() -> str:
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{worker.health}/readyz")
+        assert answer.status_code == 503
+        return str(answer.json()["reason"])
+
+    # First "connecting to database", then, connected, the schema's state.
+    assert "uptime migrate" in await poll_until(reason, lambda r: "migrate" in r, within=30)
     assert worker.process.poll() is None, "the worker must wait, not crash"
     assert await worker.stop() == 0
     assert "waiting before checking anything" in worker.output

@@ -1,0 +1,278 @@
+"""Targets through GraphQL over real HTTP: queries, mutations, typed errors, auth, limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from tests.graphql.conftest import ServeApi
+from tests.support.targets import record_history
+from uptime_core.db import libpq_url
+from uptime_core.settings import Settings
+
+TARGET_FIELDS = """
+    ... on Target { id name kind url host port intervalSeconds timeoutSeconds paused status
+                    http { method headers { name } acceptedStatusCodes keyword } }
+    ... on ValidationError { message field problems { field message } }
+    ... on NotFoundError { message id }
+"""
+CREATE = (
+    f"mutation($input: CreateTargetInput!) {{ createTarget(input: $input) {{ {TARGET_FIELDS} }} }}"
+)
+UPDATE = (
+    f"mutation($input: UpdateTargetInput!) {{ updateTarget(input: $input) {{ {TARGET_FIELDS} }} }}"
+)
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def call(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = await self.call(query, **variables)
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"]
+        return result
+
+    async def create(self, **fields: Any) -> dict[str, Any]:
+        result: dict[str, Any] = (await self.data(CREATE, input=fields))["createTarget"]
+        return result
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(libpq_url(database_url))
+    yield connection
+    await connection.close()
+
+
+async def test_create_then_read_a_target(api: Api) -> None:
+    created = await api.create(
+        name="  shop  ",
+        kind="HTTP",
+        url="https://shop.example/health",
+        http={"keyword": "ok", "headers": [{"name": "Authorization", "value": "Bearer s3cret"}]},
+    )
+    assert created["name"] == "shop"
+    assert created["status"] == "UNKNOWN"
+    assert created["http"]["headers"] == [{"name": "Authorization"}], "header values write-only"
+    assert "s3cret" not in str(created)
+
+    target_id = created["id"]
+    one = await api.data(f'{{ target(id: "{target_id}") {{ name url }} }}')
+    assert one["target"] == {"name": "shop", "url": "https://shop.example/health"}
+    node = await api.data(f'{{ node(id: "{target_id}") {{ id ... on Target {{ kind }} }} }}')
+    assert node["node"] == {"id": target_id, "kind": "HTTP"}
+
+
+async def test_targets_page_filter_and_search(api: Api) -> None:
+    for n in range(5):
+        await api.create(
+            name=f"db-{n}" if n % 2 else f"web-{n}", kind="TCP", host="127.0.0.1", port=5432
+        )
+    page = await api.data(
+        "{ targets(first: 2) { edges { cursor node { name } } "
+        "pageInfo { hasNextPage endCursor } } }"
+    )
+    assert [e["node"]["name"] for e in page["targets"]["edges"]] == ["web-0", "db-1"]
+    assert page["targets"]["pageInfo"]["hasNextPage"] is True
+    after = page["targets"]["pageInfo"]["endCursor"]
+    rest = await api.data(
+        f'{{ targets(first: 10, after: "{after}") {{ edges {{ node {{ name }} }} '
+        "pageInfo { hasNextPage } } }"
+    )
+    assert [e["node"]["name"] for e in rest["targets"]["edges"]] == ["web-2", "db-3", "web-4"]
+    assert rest["targets"]["pageInfo"]["hasNextPage"] is False
+    found = await api.data('{ targets(search: "DB") { edges { node { name } } } }')
+    assert [e["node"]["name"] for e in found["targets"]["edges"]] == ["db-1", "db-3"]
+    unknown = await api.data("{ targets(status: UP) { edges { node { name } } } }")
+    assert unknown["targets"]["edges"] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"kind": "TCP", "host": "127.0.0.1", "port": 0}, "port"),
+        ({"kind": "TCP", "host": "127.0.0.1", "port": 70000}, "port"),
+        ({"kind": "TCP", "host": "127.0.0.1", "port": 80, "intervalSeconds": 0}, "intervalSeconds"),
+        (
+            {"kind": "TCP", "host": "127.0.0.1", "port": 80, "intervalSeconds": 864000},
+            "intervalSeconds",
+        ),
+        ({"kind": "HTTP", "url": "ftp://files.example/"}, "url"),
+        ({"kind": "TCP", "host": "127.0.0.1"}, "port"),
+        (
+            {
+                "kind": "HTTP",
+                "url": "https://x.example/",
+                "http": {"jsonAssertion": {"path": "$.a", "operator": "~~"}},
+            },
+            "http.jsonAssertion.operator",
+        ),
+    ],
+)
+async def test_bad_input_is_a_validation_error_naming_the_field(
+    api: Api, db: asyncpg.Connection, fields: dict[str, Any], field: str
+) -> None:
+    result = await api.create(name="t", **fields)
+    assert result["field"] == field, result
+    assert result["message"].startswith(field)
+    assert await db.fetchval("SELECT count(*) FROM target") == 0, "nothing written"
+
+
+async def test_an_empty_name_is_refused(api: Api, db: asyncpg.Connection) -> None:
+    result = await api.create(name="   ", kind="ICMP", host="127.0.0.1")
+    assert result["field"] == "name"
+    assert await db.fetchval("SELECT count(*) FROM target") == 0
+
+
+async def test_every_problem_is_reported_at_once(api: Api) -> None:
+    result = await api.create(name="", kind="TCP", host="127.0.0.1", port=0, timeoutSeconds=-1)
+    assert {p["field"] for p in result["problems"]} >= {"name", "port", "timeoutSeconds"}
+
+
+async def test_update_changes_only_what_it_is_given(api: Api, db: asyncpg.Connection) -> None:
+    created = await api.create(
+        name="a",
+        kind="HTTP",
+        url="https://a.example/",
+        http={"keyword": "ok", "headers": [{"name": "X-Key", "value": "k"}]},
+    )
+    updated = (
+        await api.data(UPDATE, input={"id": created["id"], "name": "b", "http": {"method": "HEAD"}})
+    )["updateTarget"]
+    assert (updated["name"], updated["url"]) == ("b", "https://a.example/")
+    assert updated["http"]["method"] == "HEAD"
+    assert updated["http"]["keyword"] == "ok"
+    stored = await db.fetchval("SELECT options->'headers'->>'X-Key' FROM target")
+    assert stored == "k", "a header not mentioned keeps its value"
+
+    bad = (await api.data(UPDATE, input={"id": created["id"], "url": "ftp://x/"}))["updateTarget"]
+    assert bad["field"] == "url"
+    assert await db.fetchval("SELECT url FROM target") == "https://a.example/", "nothing written"
+
+
+async def test_unknown_ids_are_not_found(api: Api, db: asyncpg.Connection) -> None:
+    ghost = "VGFyZ2V0Ojk5OTk5"  # Target:99999
+    for mutation in ("deleteTarget", "pauseTarget", "resumeTarget", "checkTargetNow"):
+        result = await api.data(
+            f'mutation {{ {mutation}(id: "{ghost}") {{ ... on NotFoundError {{ id message }} }} }}'
+        )
+        assert result[mutation]["id"] == ghost, mutation
+    garbage = (await api.data(UPDATE, input={"id": "not-an-id", "name": "x"}))["updateTarget"]
+    assert garbage["id"] == "not-an-id"
+    assert (await api.data('{ target(id: "not-an-id") { id } }'))["target"] is None
+
+
+async def test_pause_resume_check_now_and_delete(api: Api, db: asyncpg.Connection) -> None:
+    target_id = (await api.create(name="p", kind="TCP", host="127.0.0.1", port=22))["id"]
+    paused = await api.data(
+        f'mutation {{ pauseTarget(id: "{target_id}") {{ ... on Target {{ paused status }} }} }}'
+    )
+    assert paused["pauseTarget"] == {"paused": True, "status": "PAUSED"}
+    assert await db.fetchval("SELECT next_run_at FROM target") is None
+    await api.data(f'mutation {{ resumeTarget(id: "{target_id}") {{ ... on Target {{ id }} }} }}')
+    row = await db.fetchrow("SELECT paused, status, next_run_at <= now() AS due FROM target")
+    assert (row["paused"], row["status"], row["due"]) == (False, "unknown", True)
+
+    await db.execute("UPDATE target SET next_run_at = now() + interval '1 hour'")
+    await api.data(f'mutation {{ checkTargetNow(id: "{target_id}") {{ ... on Target {{ id }} }} }}')
+    assert await db.fetchval("SELECT next_run_at <= now() FROM target") is True
+
+    deleted = await api.data(
+        f'mutation {{ deleteTarget(id: "{target_id}") {{ ... on Deleted {{ id }} }} }}'
+    )
+    assert deleted["deleteTarget"] == {"id": target_id}
+    assert await db.fetchval("SELECT count(*) FROM target") == 0
+
+
+async def test_deep_and_alias_heavy_queries_are_refused(api: Api) -> None:
+    deep = "{ targets { edges { node { lastCheck { target " * 12 + "{ name }" + " } } } } }" * 12
+    body = await api.call(deep)
+    assert body.get("errors"), "a depth-50 query is refused"
+    assert "depth" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{n}: version" for n in range(1000)) + " }"
+    body = await api.call(aliases)
+    assert body.get("errors")
+    assert "alias" in body["errors"][0]["message"].lower()
+
+
+async def test_a_page_larger_than_100_is_refused(api: Api) -> None:
+    body = await api.call("{ targets(first: 101) { edges { cursor } } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_with_a_token_every_operation_needs_it(
+    serve_api: ServeApi, database_url: str, db: asyncpg.Connection
+) -> None:
+    settings = Settings(database_url=database_url, api_token=SecretStr("t0ken"))
+    async with (
+        serve_api(database_url, settings) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        create = {
+            "query": CREATE,
+            "variables": {"input": {"name": "x", "kind": "ICMP", "host": "127.0.0.1"}},
+        }
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "t0ken"}):
+            body = (await client.post("/graphql", json=create, headers=headers)).json()
+            assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", headers
+            assert body.get("data") is None
+        query = (await client.post("/graphql", json={"query": "{ version }"})).json()
+        assert query["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await db.fetchval("SELECT count(*) FROM target") == 0, "nothing written"
+
+        ok = await client.post("/graphql", json=create, headers={"Authorization": "Bearer t0ken"})
+        assert ok.json()["data"]["createTarget"]["name"] == "x"
+
+
+async def test_the_dashboard_query_runs_a_bounded_number_of_statements(
+    serve_api: ServeApi,
+    database_url: str,
+    db: asyncpg.Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(database_url=database_url, log_level="debug")
+    async with (
+        serve_api(database_url, settings) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        api = Api(client)
+        for n in range(100):
+            await api.create(name=f"t{n}", kind="TCP", host="127.0.0.1", port=1000 + n)
+        first = await db.fetchval("SELECT min(id) FROM target")
+        now = await db.fetchval("SELECT now()")
+        await record_history(db, first, [(now, "up", 1.0)])
+        caplog.set_level(logging.DEBUG, logger="uptime.sql")
+        caplog.clear()
+        data = await api.data(
+            "{ targets(first: 100) { edges { node { name status lastCheck { status latencyMs } "
+            "day: uptime(window: LAST_24_HOURS) { ratio latency { p95Ms } } "
+            "week: uptime(window: LAST_7_DAYS) { ratio } "
+            "month: uptime(window: LAST_30_DAYS) { ratio coverage } } } } }"
+        )
+    statements = [r for r in caplog.records if r.name == "uptime.sql"]
+    edges = data["targets"]["edges"]
+    assert len(edges) == 100
+    assert edges[0]["node"]["lastCheck"] == {"status": "UP", "latencyMs": 1.0}
+    assert edges[0]["node"]["day"]["ratio"] == 1.0
+    assert edges[1]["node"]["day"]["ratio"] is None
+    assert 1 <= len(statements) <= 10, [r.getMessage()[:80] for r in statements]

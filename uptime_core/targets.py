@@ -1,0 +1,374 @@
+"""Targets as the API manages them: validated writes and the reads the API pages through.
+
+Every write validates with ``probes.validate_target_settings`` (plus the fields only the API
+has: name and thresholds) before touching the database, so bad input changes nothing. The SQL
+is here, one named statement per operation; GraphQL types live in ``uptime_graphql``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from uptime_core.probes import FieldError, TargetSettingsError, validate_target_settings
+from uptime_core.scheduling import FIRST_SLOT
+
+MAX_NAME_LENGTH = 200
+MAX_INTERVAL_SECONDS = 24 * 3600
+MAX_THRESHOLD = 100
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A target as stored."""
+
+    id: int
+    name: str
+    kind: str
+    url: str | None
+    host: str | None
+    port: int | None
+    interval_seconds: int
+    timeout_seconds: float
+    options: dict[str, Any]
+    failure_threshold: int
+    recovery_threshold: int
+    paused: bool
+    status: str
+    status_changed_at: datetime | None
+    next_run_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One recorded check."""
+
+    target_id: int
+    scheduled_for: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    latency_ms: float | None
+    error_kind: str | None
+    message: str | None
+    http_status: int | None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    id: int
+    target_id: int
+    started_at: datetime
+    resolved_at: datetime | None
+    cause: str | None
+
+
+TARGET_COLUMNS = ", ".join(TargetRow.__dataclass_fields__)
+CHECK_COLUMNS = ", ".join(CheckRow.__dataclass_fields__)
+INCIDENT_COLUMNS = ", ".join(IncidentRow.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class TargetFields:
+    """Everything a target is made of that a person chooses."""
+
+    name: str
+    kind: str
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    interval_seconds: int = 60
+    timeout_seconds: float = 10.0
+    failure_threshold: int = 2
+    recovery_threshold: int = 2
+    options: dict[str, Any] | None = None
+
+
+def validate(fields: TargetFields) -> TargetFields:
+    """The fields in canonical form, or ``TargetSettingsError`` naming every bad field."""
+    errors: list[FieldError] = []
+    name = fields.name.strip()
+    if not name:
+        errors.append(FieldError("name", "must not be empty"))
+    elif len(name) > MAX_NAME_LENGTH:
+        errors.append(FieldError("name", f"must be at most {MAX_NAME_LENGTH} characters"))
+    if fields.interval_seconds > MAX_INTERVAL_SECONDS:
+        errors.append(FieldError("intervalSeconds", f"must be at most {MAX_INTERVAL_SECONDS}"))
+    for field, value in (
+        ("failureThreshold", fields.failure_threshold),
+        ("recoveryThreshold", fields.recovery_threshold),
+    ):
+        if not 1 <= value <= MAX_THRESHOLD:
+            errors.append(FieldError(field, f"must be from 1 to {MAX_THRESHOLD}"))
+    try:
+        settings = validate_target_settings(
+            kind=fields.kind,
+            url=fields.url,
+            host=fields.host,
+            port=fields.port,
+            timeout_seconds=fields.timeout_seconds,
+            interval_seconds=fields.interval_seconds,
+            options=fields.options or {},
+        )
+    except TargetSettingsError as error:
+        errors.extend(error.errors)
+        raise TargetSettingsError(errors) from None
+    if errors:
+        raise TargetSettingsError(errors)
+    return TargetFields(
+        name=name,
+        kind=settings.kind.value,
+        url=settings.url,
+        host=settings.host,
+        port=settings.port,
+        interval_seconds=fields.interval_seconds,
+        timeout_seconds=settings.timeout_seconds,
+        failure_threshold=fields.failure_threshold,
+        recovery_threshold=fields.recovery_threshold,
+        options=settings.options,
+    )
+
+
+def _target(row: asyncpg.Record) -> TargetRow:
+    return TargetRow(**dict(row))
+
+
+async def create_target(
+    connection: asyncpg.Connection | asyncpg.Pool, fields: TargetFields
+) -> TargetRow:
+    """Validate and insert; the first slot is spread within the interval."""
+    valid = validate(fields)
+    row = await connection.fetchrow(
+        f"""
+        INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
+                            options, failure_threshold, recovery_threshold, next_run_at)
+        SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, {FIRST_SLOT}
+        FROM (SELECT $6::int AS interval_seconds) AS given
+        RETURNING {TARGET_COLUMNS}
+        """,
+        valid.name,
+        valid.kind,
+        valid.url,
+        valid.host,
+        valid.port,
+        valid.interval_seconds,
+        valid.timeout_seconds,
+        valid.options,
+        valid.failure_threshold,
+        valid.recovery_threshold,
+    )
+    assert row is not None
+    return _target(row)
+
+
+async def update_target(
+    connection: asyncpg.Connection, target_id: int, changes: dict[str, Any]
+) -> TargetRow | None:
+    """Apply ``changes`` (TargetFields names; absent means unchanged), validating the result
+    as a whole; None if there is no such target."""
+    async with connection.transaction():
+        row = await connection.fetchrow(
+            f"SELECT {TARGET_COLUMNS} FROM target WHERE id = $1 FOR UPDATE", target_id
+        )
+        if row is None:
+            return None
+        current = _target(row)
+        merged = {
+            name: changes.get(name, getattr(current, name))
+            for name in TargetFields.__dataclass_fields__
+        }
+        valid = validate(TargetFields(**merged))
+        updated = await connection.fetchrow(
+            f"""
+            UPDATE target
+            SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
+                timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
+                recovery_threshold = $11, updated_at = now()
+            WHERE id = $1
+            RETURNING {TARGET_COLUMNS}
+            """,
+            target_id,
+            valid.name,
+            valid.kind,
+            valid.url,
+            valid.host,
+            valid.port,
+            valid.interval_seconds,
+            valid.timeout_seconds,
+            valid.options,
+            valid.failure_threshold,
+            valid.recovery_threshold,
+        )
+        assert updated is not None
+        return _target(updated)
+
+
+async def delete_target(connection: asyncpg.Connection | asyncpg.Pool, target_id: int) -> bool:
+    """Delete a target with its results and incidents; False if there was none."""
+    status = await connection.execute("DELETE FROM target WHERE id = $1", target_id)
+    return bool(status == "DELETE 1")
+
+
+async def pause_target(
+    connection: asyncpg.Connection | asyncpg.Pool, target_id: int
+) -> TargetRow | None:
+    """Stop scheduling; a check in flight is fenced out when it finishes."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE target
+        SET paused = true, status = 'paused', status_changed_at = CASE WHEN status <> 'paused'
+            THEN now() ELSE status_changed_at END, next_run_at = NULL, lease_owner = NULL,
+            lease_expires_at = NULL, updated_at = now()
+        WHERE id = $1
+        RETURNING {TARGET_COLUMNS}
+        """,
+        target_id,
+    )
+    return None if row is None else _target(row)
+
+
+async def resume_target(
+    connection: asyncpg.Connection | asyncpg.Pool, target_id: int
+) -> TargetRow | None:
+    """Schedule again from now, as if new (state unknown until checked)."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE target
+        SET paused = false,
+            status = CASE WHEN paused THEN 'unknown' ELSE status END,
+            status_changed_at = CASE WHEN paused THEN now() ELSE status_changed_at END,
+            consecutive_failures = CASE WHEN paused THEN 0 ELSE consecutive_failures END,
+            consecutive_successes = CASE WHEN paused THEN 0 ELSE consecutive_successes END,
+            streak_started_at = CASE WHEN paused THEN NULL ELSE streak_started_at END,
+            next_run_at = CASE WHEN paused THEN now() ELSE next_run_at END,
+            updated_at = now()
+        WHERE id = $1
+        RETURNING {TARGET_COLUMNS}
+        """,
+        target_id,
+    )
+    return None if row is None else _target(row)
+
+
+async def check_target_now(
+    connection: asyncpg.Connection | asyncpg.Pool, target_id: int
+) -> TargetRow | None:
+    """Make the target due at once, unless it is paused or a check is running right now."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE target
+        SET next_run_at = CASE WHEN NOT paused
+                                AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                               THEN least(next_run_at, now()) ELSE next_run_at END
+        WHERE id = $1
+        RETURNING {TARGET_COLUMNS}
+        """,
+        target_id,
+    )
+    return None if row is None else _target(row)
+
+
+async def targets_by_id(
+    connection: asyncpg.Connection | asyncpg.Pool, ids: list[int]
+) -> dict[int, TargetRow]:
+    rows = await connection.fetch(
+        f"SELECT {TARGET_COLUMNS} FROM target WHERE id = ANY($1::bigint[])", ids
+    )
+    return {row["id"]: _target(row) for row in rows}
+
+
+async def list_targets(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    *,
+    first: int,
+    after_id: int | None,
+    status: str | None,
+    search: str | None,
+) -> tuple[list[TargetRow], bool]:
+    """A page of targets in id order (keyset: those after ``after_id``), and whether more
+    follow. ``search`` matches names case-insensitively."""
+    pattern = None
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+    rows = await connection.fetch(
+        f"""
+        SELECT {TARGET_COLUMNS} FROM target
+        WHERE ($1::bigint IS NULL OR id > $1)
+          AND ($2::text IS NULL OR status = $2)
+          AND ($3::text IS NULL OR name ILIKE $3)
+        ORDER BY id
+        LIMIT $4
+        """,
+        after_id,
+        status,
+        pattern,
+        first + 1,
+    )
+    return [_target(row) for row in rows[:first]], len(rows) > first
+
+
+async def latest_checks(
+    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int]
+) -> dict[int, CheckRow]:
+    """Each target's most recent check, in one statement."""
+    rows = await connection.fetch(
+        f"""
+        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
+        CROSS JOIN LATERAL (
+            SELECT {CHECK_COLUMNS} FROM check_result
+            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT 1
+        ) AS c
+        """,
+        target_ids,
+    )
+    return {row["target_id"]: CheckRow(**dict(row)) for row in rows}
+
+
+async def checks_page(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_id: int,
+    *,
+    first: int,
+    before: datetime | None,
+) -> tuple[list[CheckRow], bool]:
+    """A target's checks, newest first (keyset: slots before ``before``)."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {CHECK_COLUMNS} FROM check_result
+        WHERE target_id = $1 AND ($2::timestamptz IS NULL OR scheduled_for < $2)
+        ORDER BY scheduled_for DESC
+        LIMIT $3
+        """,
+        target_id,
+        before,
+        first + 1,
+    )
+    return [CheckRow(**dict(row)) for row in rows[:first]], len(rows) > first
+
+
+async def incidents_page(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_id: int,
+    *,
+    first: int,
+    before_id: int | None,
+) -> tuple[list[IncidentRow], bool]:
+    """A target's incidents, newest first (keyset on id)."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {INCIDENT_COLUMNS} FROM incident
+        WHERE target_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC
+        LIMIT $3
+        """,
+        target_id,
+        before_id,
+        first + 1,
+    )
+    return [IncidentRow(**dict(row)) for row in rows[:first]], len(rows) > first

@@ -1,0 +1,158 @@
+"""Inputs for creating and changing targets, and their translation to core fields.
+
+Option inputs map to the stored options JSON (camelCase keys); errors the core reports on
+``options.<path>`` are named after the input that carried them (``http.<path>``...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from uptime_core.probes import FieldError, TargetSettingsError
+from uptime_graphql.types.enums import ProbeKind
+
+
+@strawberry.input(description="A request header to send (its value is never shown again).")
+class HttpHeaderInput:
+    name: str
+    value: str
+
+
+@strawberry.input
+class JsonAssertionInput:
+    path: str
+    operator: str = "=="
+    value: JSON | None = None
+
+
+@strawberry.input(description="How to check an HTTP target; absent fields keep their value.")
+class HttpOptionsInput:
+    method: str | None = strawberry.UNSET
+    headers: list[HttpHeaderInput] | None = strawberry.UNSET
+    body: str | None = strawberry.UNSET
+    accepted_status_codes: list[str] | None = strawberry.UNSET
+    follow_redirects: bool | None = strawberry.UNSET
+    max_redirects: int | None = strawberry.UNSET
+    verify_tls: bool | None = strawberry.UNSET
+    keyword: str | None = strawberry.UNSET
+    keyword_absent: bool | None = strawberry.UNSET
+    json_assertion: JsonAssertionInput | None = strawberry.UNSET
+    degraded_latency_ms: float | None = strawberry.UNSET
+    cert_expiry_days: int | None = strawberry.UNSET
+    ip_family: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="How to check a TCP target; absent fields keep their value.")
+class TcpOptionsInput:
+    tls: bool | None = strawberry.UNSET
+    verify_tls: bool | None = strawberry.UNSET
+    cert_expiry_days: int | None = strawberry.UNSET
+    degraded_latency_ms: float | None = strawberry.UNSET
+    ip_family: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="How to check an ICMP target; absent fields keep their value.")
+class IcmpOptionsInput:
+    degraded_latency_ms: float | None = strawberry.UNSET
+    ip_family: str | None = strawberry.UNSET
+
+
+_OPTION_KEYS = {
+    "method": "method",
+    "body": "body",
+    "accepted_status_codes": "acceptedStatusCodes",
+    "follow_redirects": "followRedirects",
+    "max_redirects": "maxRedirects",
+    "verify_tls": "verifyTls",
+    "keyword": "keyword",
+    "keyword_absent": "keywordAbsent",
+    "degraded_latency_ms": "degradedLatencyMs",
+    "cert_expiry_days": "certExpiryDays",
+    "ip_family": "ipFamily",
+    "tls": "tls",
+}
+
+
+def option_changes(
+    given: HttpOptionsInput | TcpOptionsInput | IcmpOptionsInput | None,
+) -> dict[str, Any]:
+    """The stored-options keys an input sets (null clears a key back to its default)."""
+    if given is None or given is strawberry.UNSET:
+        return {}
+    changes: dict[str, Any] = {}
+    for attribute, key in _OPTION_KEYS.items():
+        value = getattr(given, attribute, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            changes[key] = value
+    headers = getattr(given, "headers", strawberry.UNSET)
+    if headers is not strawberry.UNSET:
+        changes["headers"] = None if headers is None else {h.name: h.value for h in headers}
+    assertion = getattr(given, "json_assertion", strawberry.UNSET)
+    if assertion is not strawberry.UNSET:
+        changes["jsonAssertion"] = (
+            None
+            if assertion is None
+            else {"path": assertion.path, "operator": assertion.operator, "value": assertion.value}
+        )
+    return changes
+
+
+def merge_options(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = {**current, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def options_input_name(kind: str) -> str:
+    return {"http": "http", "tcp": "tcp", "icmp": "icmp"}.get(kind, "options")
+
+
+def rename_option_fields(error: TargetSettingsError, kind: str) -> TargetSettingsError:
+    """``options.x`` in the core's errors becomes ``http.x`` (or tcp, icmp) as in the input."""
+    prefix = options_input_name(kind)
+    return TargetSettingsError(
+        [
+            FieldError(
+                f"{prefix}.{e.field.removeprefix('options.')}"
+                if e.field.startswith("options.")
+                else (prefix if e.field == "options" else e.field),
+                e.message,
+            )
+            for e in error.errors
+        ]
+    )
+
+
+@strawberry.input
+class CreateTargetInput:
+    name: str
+    kind: ProbeKind
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    interval_seconds: int = 60
+    timeout_seconds: float = 10.0
+    failure_threshold: int = 2
+    recovery_threshold: int = 2
+    http: HttpOptionsInput | None = None
+    tcp: TcpOptionsInput | None = None
+    icmp: IcmpOptionsInput | None = None
+
+
+@strawberry.input(description="The target's id and the fields to change; absent ones stay.")
+class UpdateTargetInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    kind: ProbeKind | None = strawberry.UNSET
+    url: str | None = strawberry.UNSET
+    host: str | None = strawberry.UNSET
+    port: int | None = strawberry.UNSET
+    interval_seconds: int | None = strawberry.UNSET
+    timeout_seconds: float | None = strawberry.UNSET
+    failure_threshold: int | None = strawberry.UNSET
+    recovery_threshold: int | None = strawberry.UNSET
+    http: HttpOptionsInput | None = strawberry.UNSET
+    tcp: TcpOptionsInput | None = strawberry.UNSET
+    icmp: IcmpOptionsInput | None = strawberry.UNSET

@@ -1,0 +1,144 @@
+"""Mutations: each takes one input (or an id) and returns a union of the result and typed
+errors. Nothing is written when the answer is an error."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from uptime_core import targets
+from uptime_core.probes import FieldError, TargetSettingsError
+from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
+from uptime_graphql.inputs.target import (
+    CreateTargetInput,
+    UpdateTargetInput,
+    merge_options,
+    option_changes,
+    rename_option_fields,
+)
+from uptime_graphql.types.node import parse_global_id
+from uptime_graphql.types.target import Target
+
+TargetResult = Annotated[Target | ValidationError | NotFoundError, strawberry.union("TargetResult")]
+
+
+@strawberry.type(description="The target is gone, with its history.")
+class Deleted:
+    id: strawberry.ID
+
+
+DeleteResult = Annotated[Deleted | NotFoundError, strawberry.union("DeleteResult")]
+
+_PLAIN_FIELDS = (
+    "name",
+    "url",
+    "host",
+    "port",
+    "interval_seconds",
+    "timeout_seconds",
+    "failure_threshold",
+    "recovery_threshold",
+)
+_REQUIRED = {
+    "name",
+    "interval_seconds",
+    "timeout_seconds",
+    "failure_threshold",
+    "recovery_threshold",
+}
+
+
+def _target_id(value: str) -> int | None:
+    parsed = parse_global_id(value, "Target")
+    return None if parsed is None else parsed[1]
+
+
+def _chosen_options(given: CreateTargetInput | UpdateTargetInput, kind: str) -> Any:
+    return {"http": given.http, "tcp": given.tcp, "icmp": given.icmp}[kind]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a target; it is first checked within its interval.")
+    async def create_target(self, info: strawberry.Info, input: CreateTargetInput) -> TargetResult:
+        kind = input.kind.value
+        fields = targets.TargetFields(
+            name=input.name,
+            kind=kind,
+            url=input.url,
+            host=input.host,
+            port=input.port,
+            interval_seconds=input.interval_seconds,
+            timeout_seconds=input.timeout_seconds,
+            failure_threshold=input.failure_threshold,
+            recovery_threshold=input.recovery_threshold,
+            options=merge_options({}, option_changes(_chosen_options(input, kind))),
+        )
+        try:
+            row = await targets.create_target(info.context.pool, fields)
+        except TargetSettingsError as error:
+            return validation_error(rename_option_fields(error, kind))
+        return Target.from_row(row)
+
+    @strawberry.mutation(description="Change a target; absent fields are unchanged.")
+    async def update_target(self, info: strawberry.Info, input: UpdateTargetInput) -> TargetResult:
+        target_id = _target_id(input.id)
+        if target_id is None:
+            return not_found(input.id)
+        changes: dict[str, Any] = {}
+        for name in _PLAIN_FIELDS:
+            value = getattr(input, name)
+            if value is strawberry.UNSET:
+                continue
+            if value is None and name in _REQUIRED:
+                null = FieldError(to_camel_case(name), "must not be null")
+                return validation_error(TargetSettingsError([null]))
+            changes[name] = value
+        if input.kind is not strawberry.UNSET and input.kind is not None:
+            changes["kind"] = input.kind.value
+        async with info.context.pool.acquire() as connection:
+            current = (await targets.targets_by_id(connection, [target_id])).get(target_id)
+            if current is None:
+                return not_found(input.id)
+            kind = changes.get("kind", current.kind)
+            given = _chosen_options(input, kind)
+            base = current.options if kind == current.kind else {}
+            changes["options"] = merge_options(base, option_changes(given))
+            try:
+                row = await targets.update_target(connection, target_id, changes)
+            except TargetSettingsError as error:
+                return validation_error(rename_option_fields(error, kind))
+        return not_found(input.id) if row is None else Target.from_row(row)
+
+    @strawberry.mutation(description="Delete a target with its checks and incidents.")
+    async def delete_target(self, info: strawberry.Info, id: strawberry.ID) -> DeleteResult:
+        target_id = _target_id(id)
+        if target_id is None or not await targets.delete_target(info.context.pool, target_id):
+            return not_found(id)
+        return Deleted(id=id)
+
+    @strawberry.mutation(description="Stop checking a target (its history stays).")
+    async def pause_target(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
+        target_id = _target_id(id)
+        pool = info.context.pool
+        row = None if target_id is None else await targets.pause_target(pool, target_id)
+        return not_found(id) if row is None else Target.from_row(row)
+
+    @strawberry.mutation(description="Check a paused target again, starting now.")
+    async def resume_target(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
+        target_id = _target_id(id)
+        pool = info.context.pool
+        row = None if target_id is None else await targets.resume_target(pool, target_id)
+        return not_found(id) if row is None else Target.from_row(row)
+
+    @strawberry.mutation(description="Make a target due at once (unless paused or running).")
+    async def check_target_now(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
+        target_id = _target_id(id)
+        row = (
+            None
+            if target_id is None
+            else await targets.check_target_now(info.context.pool, target_id)
+        )
+        return not_found(id) if row is None else Target.from_row(row)

@@ -1,0 +1,73 @@
+"""Queries: targets (paged, filtered), one target, any node by id."""
+
+from __future__ import annotations
+
+import strawberry
+
+from uptime_core import __version__
+from uptime_core.targets import list_targets
+from uptime_graphql.types.enums import TargetStatus
+from uptime_graphql.types.incident import Incident
+from uptime_graphql.types.node import Node, PageInfo, cursor, parse_global_id
+from uptime_graphql.types.target import Target, TargetConnection, TargetEdge, after_key, page_size
+
+
+@strawberry.type(description="The root of every query.")
+class Query:
+    @strawberry.field(description="The server's version.")
+    def version(self) -> str:
+        return __version__
+
+    @strawberry.field(description="Targets in creation order, optionally by status or name.")
+    async def targets(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: TargetStatus | None = None,
+        search: str | None = None,
+    ) -> TargetConnection:
+        size = page_size(first, default=50)
+        rows, more = await list_targets(
+            info.context.pool,
+            first=size,
+            after_id=after_key(after, int),
+            status=status.value if status else None,
+            search=search,
+        )
+        for row in rows:  # prime the loader: fields asking for a target find it here
+            info.context.loaders.target.prime(row.id, row)
+        edges = [TargetEdge(cursor=cursor(str(row.id)), node=Target.from_row(row)) for row in rows]
+        return TargetConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="One target, or null if there is none with this id.")
+    async def target(self, info: strawberry.Info, id: strawberry.ID) -> Target | None:
+        parsed = parse_global_id(id, "Target")
+        if parsed is None:
+            return None
+        row = await info.context.loaders.target.load(parsed[1])
+        return None if row is None else Target.from_row(row)
+
+    @strawberry.field(description="Any object by its global id.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_global_id(id)
+        if parsed is None:
+            return None
+        type_name, key = parsed
+        if type_name == "Target":
+            row = await info.context.loaders.target.load(key)
+            return None if row is None else Target.from_row(row)
+        if type_name == "Incident":
+            found = await info.context.pool.fetchrow(
+                "SELECT id, target_id, started_at, resolved_at, cause FROM incident WHERE id = $1",
+                key,
+            )
+            if found is None:
+                return None
+            from uptime_core.targets import IncidentRow
+
+            return Incident.from_row(IncidentRow(**dict(found)))
+        return None

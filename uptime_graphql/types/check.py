@@ -1,0 +1,63 @@
+"""One recorded check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from uptime_core.targets import CheckRow
+from uptime_graphql.types.enums import CheckStatus
+from uptime_graphql.types.node import PageInfo
+
+if TYPE_CHECKING:
+    from uptime_graphql.types.target import Target
+
+
+@strawberry.type(description="The one recorded result of one slot of one target.")
+class Check:
+    scheduled_for: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: CheckStatus
+    latency_ms: float | None
+    error_kind: str | None
+    message: str | None
+    http_status: int | None
+    target_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def target(
+        self, info: strawberry.Info
+    ) -> Annotated[Target, strawberry.lazy("uptime_graphql.types.target")]:
+        from uptime_graphql.types.target import Target
+
+        row = await info.context.loaders.target.load(self.target_id)
+        return Target.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: CheckRow) -> Check:
+        return cls(
+            scheduled_for=row.scheduled_for,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            status=CheckStatus(row.status),
+            latency_ms=row.latency_ms,
+            error_kind=row.error_kind,
+            message=row.message,
+            http_status=row.http_status,
+            target_id=row.target_id,
+        )
+
+
+@strawberry.type
+class CheckEdge:
+    cursor: str
+    node: Check
+
+
+@strawberry.type
+class CheckConnection:
+    edges: list[CheckEdge]
+    page_info: PageInfo

@@ -1,0 +1,196 @@
+"""A target, its options (header values write-only), and its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from uptime_core import stats
+from uptime_core.targets import TargetRow, checks_page, incidents_page
+from uptime_graphql.errors import bad_input
+from uptime_graphql.types.check import Check, CheckConnection, CheckEdge
+from uptime_graphql.types.enums import ProbeKind, TargetStatus, UptimeWindow
+from uptime_graphql.types.incident import Incident, IncidentConnection, IncidentEdge
+from uptime_graphql.types.node import Node, PageInfo, cursor, global_id, parse_cursor
+from uptime_graphql.types.uptime import Uptime
+
+MAX_PAGE = 100
+T = TypeVar("T")
+
+
+def page_size(first: int | None, default: int = 20) -> int:
+    """``first``, checked: lists are capped at MAX_PAGE."""
+    if first is None:
+        return default
+    if not 1 <= first <= MAX_PAGE:
+        raise bad_input(f"first must be from 1 to {MAX_PAGE}")
+    return first
+
+
+def after_key(after: str | None, parse: Callable[[str], T]) -> T | None:
+    """The key inside an ``after`` cursor, parsed; a clear error for a foreign cursor."""
+    try:
+        key = parse_cursor(after)
+        return None if key is None else parse(key)
+    except ValueError:
+        raise bad_input("after is not a cursor this server gave out") from None
+
+
+@strawberry.type(description="One request header; values are write-only (never shown).")
+class HttpHeader:
+    name: str
+
+
+@strawberry.type(description="A JSON assertion on the response body.")
+class JsonAssertion:
+    path: str
+    operator: str
+    value: JSON | None
+
+
+@strawberry.type(description="How an HTTP target is checked.")
+class HttpOptions:
+    method: str
+    headers: list[HttpHeader]
+    has_body: bool
+    accepted_status_codes: list[str]
+    follow_redirects: bool
+    max_redirects: int
+    verify_tls: bool
+    keyword: str | None
+    keyword_absent: bool
+    json_assertion: JsonAssertion | None
+    degraded_latency_ms: float | None
+    cert_expiry_days: int | None
+    ip_family: str
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> HttpOptions:
+        assertion = options.get("jsonAssertion")
+        return cls(
+            method=options.get("method", "GET"),
+            headers=[HttpHeader(name=name) for name in options.get("headers", {})],
+            has_body=options.get("body") is not None,
+            accepted_status_codes=[str(c) for c in options.get("acceptedStatusCodes", [])],
+            follow_redirects=options.get("followRedirects", True),
+            max_redirects=options.get("maxRedirects", 10),
+            verify_tls=options.get("verifyTls", True),
+            keyword=options.get("keyword"),
+            keyword_absent=options.get("keywordAbsent", False),
+            json_assertion=JsonAssertion(
+                path=assertion["path"], operator=assertion["operator"], value=assertion.get("value")
+            )
+            if assertion
+            else None,
+            degraded_latency_ms=options.get("degradedLatencyMs"),
+            cert_expiry_days=options.get("certExpiryDays"),
+            ip_family=options.get("ipFamily", "any"),
+        )
+
+
+@strawberry.type(description="Something checked on a schedule.")
+class Target(Node):
+    name: str
+    kind: ProbeKind
+    url: str | None
+    host: str | None
+    port: int | None
+    interval_seconds: int
+    timeout_seconds: float
+    failure_threshold: int
+    recovery_threshold: int
+    paused: bool
+    status: TargetStatus
+    status_changed_at: datetime | None
+    created_at: datetime
+    row: strawberry.Private[TargetRow]
+
+    @strawberry.field(description="HTTP options (HTTP targets only).")
+    def http(self) -> HttpOptions | None:
+        if self.row.kind != "http":
+            return None
+        return HttpOptions.from_options(self.row.options)
+
+    @strawberry.field(description="TLS on TCP targets: whether a handshake follows the connect.")
+    def tls(self) -> bool | None:
+        return bool(self.row.options.get("tls", False)) if self.row.kind == "tcp" else None
+
+    @strawberry.field(description="The most recent check.")
+    async def last_check(self, info: strawberry.Info) -> Check | None:
+        row = await info.context.loaders.last_check.load(self.row.id)
+        return None if row is None else Check.from_row(row)
+
+    @strawberry.field(description="Checks, newest first.")
+    async def checks(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> CheckConnection:
+        size = page_size(first)
+        before = after_key(after, datetime.fromisoformat)
+        rows, more = await checks_page(info.context.pool, self.row.id, first=size, before=before)
+        edges = [
+            CheckEdge(cursor=cursor(row.scheduled_for.isoformat()), node=Check.from_row(row))
+            for row in rows
+        ]
+        return CheckConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="Uptime over a rolling window.")
+    async def uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime:
+        core_window = stats.UptimeWindow[window.name]
+        answer = await info.context.loaders.uptime.load((self.row.id, core_window))
+        return Uptime.from_stats(window, answer)
+
+    @strawberry.field(description="Incidents, newest first.")
+    async def incidents(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> IncidentConnection:
+        size = page_size(first)
+        before_id = after_key(after, int)
+        rows, more = await incidents_page(
+            info.context.pool, self.row.id, first=size, before_id=before_id
+        )
+        edges = [
+            IncidentEdge(cursor=cursor(str(row.id)), node=Incident.from_row(row)) for row in rows
+        ]
+        return IncidentConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @classmethod
+    def from_row(cls, row: TargetRow) -> Target:
+        return cls(
+            id=global_id("Target", row.id),
+            name=row.name,
+            kind=ProbeKind(row.kind),
+            url=row.url,
+            host=row.host,
+            port=row.port,
+            interval_seconds=row.interval_seconds,
+            timeout_seconds=row.timeout_seconds,
+            failure_threshold=row.failure_threshold,
+            recovery_threshold=row.recovery_threshold,
+            paused=row.paused,
+            status=TargetStatus(row.status),
+            status_changed_at=row.status_changed_at,
+            created_at=row.created_at,
+            row=row,
+        )
+
+
+@strawberry.type
+class TargetEdge:
+    cursor: str
+    node: Target
+
+
+@strawberry.type
+class TargetConnection:
+    edges: list[TargetEdge]
+    page_info: PageInfo
