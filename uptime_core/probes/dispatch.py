@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from uptime_core.probes.deadline import Deadline
 from uptime_core.probes.errors import ProbeFailure, classify_exception, shorten
 from uptime_core.probes.http import probe_http
 from uptime_core.probes.icmp import probe_icmp
@@ -76,20 +77,22 @@ async def probe_settings(settings: ValidatedSettings) -> ProbeResult:
     """Like `probe`, for settings that `validate_target_settings` returned."""
     observation = Observation()
     options = settings.parsed_options
+    deadline = Deadline(settings.timeout_seconds)
     try:
-        async with asyncio.timeout(settings.timeout_seconds):
-            if isinstance(options, TcpOptions):
-                assert settings.host is not None and settings.port is not None
-                return await probe_tcp(settings.host, settings.port, options, observation)
-            if isinstance(options, HttpOptions):
-                assert settings.url is not None
-                return await probe_http(settings.url, options, observation)
-            if isinstance(options, IcmpOptions):
-                assert settings.host is not None
-                return await probe_icmp(
-                    settings.host, options, observation, settings.timeout_seconds
-                )
-            raise AssertionError(f"no probe for {settings.kind}")  # pragma: no cover
+        if isinstance(options, TcpOptions):
+            assert settings.host is not None and settings.port is not None
+            return await probe_tcp(settings.host, settings.port, options, observation)
+        if isinstance(options, HttpOptions):
+            assert settings.url is not None
+            return await probe_http(settings.url, options, observation)
+        if isinstance(options, IcmpOptions):
+            assert settings.host is not None
+            return await probe_icmp(settings.host, options, observation, settings.timeout_seconds)
+        raise AssertionError(f"no probe for {settings.kind}")  # pragma: no cover
+    except asyncio.CancelledError:
+        if deadline.stop():
+            return observation.timed_out(settings.timeout_seconds)
+        raise
     except TimeoutError:
         return observation.timed_out(settings.timeout_seconds)
     except ProbeFailure as exc:
@@ -98,3 +101,5 @@ async def probe_settings(settings: ValidatedSettings) -> ProbeResult:
         # Anything else from the network stack still ends as a result with a kind.
         kind, message = classify_exception(exc, where=observation.phase)
         return observation.failed(kind, message)
+    finally:
+        deadline.stop()

