@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import TEMPLATE, create_database, drop_database
+from tests.support.processes import StartWorker, WorkerProcess
 from uptime_core import migrations
 from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.settings import Settings
@@ -48,6 +49,22 @@ async def empty_database_url(postgres_url: str) -> AsyncIterator[str]:
     url = await create_database(postgres_url, template="template0")
     yield url
     await drop_database(url)
+
+
+@pytest.fixture
+async def start_worker() -> AsyncIterator[StartWorker]:
+    """``start_worker(database_url, "w1", worker_concurrency="2")``; all killed at the end."""
+    started: list[WorkerProcess] = []
+
+    def start(database_url: str, worker_id: str, **settings: str) -> WorkerProcess:
+        worker = WorkerProcess(database_url, worker_id, **settings)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+        worker.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -57,6 +57,9 @@ RETURNING t.id, t.kind, t.url, t.host, t.port, t.timeout_seconds, t.options,
           t.next_run_at AS slot, now() AS claimed_at, t.lease_expires_at
 """
 
+# The channel on which recording announces new results and state changes.
+EVENTS_CHANNEL = "uptime_events"
+
 RECORD_RESULTS = f"""
 WITH input AS (
     -- One outcome per slot, whatever the batch holds.
@@ -154,10 +157,30 @@ closed AS (
       AND d.old_status = 'down'
       AND d.new_status <> 'down'
     RETURNING i.id
+),
+events AS (
+    -- For live views (the API's subscriptions): which slots were recorded, in notifications
+    -- of at most 100 (NOTIFY payloads stop at 8000 bytes), and which targets changed state.
+    SELECT json_build_object('checks', json_agg(json_build_array(target_id, scheduled_for)))::text
+           AS payload
+    FROM (SELECT target_id, scheduled_for, (row_number() OVER () - 1) / 100 AS chunk
+          FROM recorded) AS numbered
+    GROUP BY chunk
+    UNION ALL
+    SELECT json_build_object('changes', json_agg(json_build_array(
+               d.target_id, d.old_status, d.new_status, d.scheduled_for)))::text
+    FROM decided AS d
+    JOIN recorded AS r ON r.target_id = d.target_id
+    WHERE d.new_status <> d.old_status
+    HAVING count(*) > 0
+),
+notified AS (
+    SELECT pg_notify('{EVENTS_CHANNEL}', payload) FROM events
 )
 SELECT (SELECT count(*) FROM recorded) AS recorded,
        (SELECT count(*) FROM opened) AS opened,
        (SELECT count(*) FROM closed) AS closed,
+       (SELECT count(*) FROM notified) AS notified,
        (SELECT extract(epoch FROM min(next_run_at) - now())::float8 FROM advanced) AS next_due_in
 """
 

@@ -8,14 +8,29 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types.unset import UNSET, UnsetType
 
 from uptime_core.db import create_pool
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision_raw
 from uptime_core.settings import Settings
-from uptime_graphql.context import Context, bearer, token_matches
+from uptime_graphql.context import Context, bearer
+from uptime_graphql.live import LiveEvents
 from uptime_graphql.schema import schema
+
+
+class Router(GraphQLRouter[Context, Any]):
+    """Refuses a subscription connection whose ``connection_init`` lacks the token."""
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        if not context.authorized:
+            raise ConnectionRejectionError(
+                {"message": "a valid token is required", "code": "UNAUTHENTICATED"}
+            )
+        unset: UnsetType = UNSET
+        return unset
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
@@ -24,9 +39,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(database_url, settings, connect_now=False)
+        app.state.live = LiveEvents(database_url, app.state.pool)
+        await app.state.live.start()
         try:
             yield
         finally:
+            await app.state.live.stop()
             await app.state.pool.close()
 
     app = FastAPI(title="uptime", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -49,13 +67,12 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         return Context(
             pool=app.state.pool,
             settings=settings,
-            authorized=token_matches(bearer(header), settings),
+            live=app.state.live,
+            header_token=bearer(header),
         )
 
     # GraphiQL is off until it can be served without fetching anything from outside the app.
-    router: GraphQLRouter[Context, Any] = GraphQLRouter(
-        schema, graphql_ide=None, context_getter=context
-    )
+    router: GraphQLRouter[Context, Any] = Router(schema, graphql_ide=None, context_getter=context)
     app.include_router(router, prefix="/graphql")
     return app
 

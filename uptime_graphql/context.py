@@ -11,6 +11,7 @@ import asyncpg
 from strawberry.fastapi import BaseContext
 
 from uptime_core.settings import Settings
+from uptime_graphql.live import LiveEvents
 from uptime_graphql.loaders import Loaders
 
 
@@ -30,14 +31,32 @@ def bearer(value: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+def connection_init_token(params: Any) -> str | None:
+    """The token a subscription client sent in ``connection_init``: ``{"token": ...}`` or
+    ``{"Authorization": "Bearer ..."}``."""
+    if not isinstance(params, dict):
+        return None
+    token = params.get("token")
+    if isinstance(token, str):
+        return token
+    header = params.get("Authorization") or params.get("authorization")
+    return bearer(header) if isinstance(header, str) else None
+
+
 @dataclass
 class Context(BaseContext):
     pool: asyncpg.Pool
     settings: Settings
-    authorized: bool
+    live: LiveEvents
+    header_token: str | None
     loaders: Loaders = field(init=False)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
         self.loaders = Loaders(self.pool)
+
+    @property
+    def authorized(self) -> bool:
+        """The request's bearer token, or the subscription's connection_init one, is right."""
+        token = self.header_token or connection_init_token(self.connection_params)
+        return token_matches(token, self.settings)

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 from uptime_graphql.errors import unauthenticated
 from uptime_graphql.mutations import Mutation
 from uptime_graphql.queries import Query
+from uptime_graphql.subscriptions import Subscription
 
 MAX_DEPTH = 12
 MAX_ALIASES = 50
@@ -34,6 +35,7 @@ class RequireToken(SchemaExtension):
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[
         RequireToken,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from tests.support.net import wait_for_http
+from tests.support.processes import StartWorker
 from tests.support.wait import poll_until
-from tests.worker.conftest import StartWorker
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -18,9 +18,9 @@ import pytest
 
 from tests.support.peers import HttpPeer, Request, TcpPeer, respond
 from tests.support.postgres import create_database
+from tests.support.processes import StartWorker, WorkerProcess
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from tests.worker.conftest import StartWorker, WorkerProcess
 from uptime_core import migrations
 from uptime_core.db import libpq_url
 from uptime_core.embedded import EmbeddedPostgres
@@ -215,7 +215,7 @@ async def test_workers_survive_a_database_restart(
             await db.close()
         assert fresh >= 20, "recording resumed for every target"
         assert resumed_after < 10
-        assert all(w.process.poll() is None for w in workers), "no worker died"
+        assert all(w.process.poll() is None for w in workers), [w.output for w in workers]
         assert [await w.stop() for w in workers] == [0, 0]
         for worker in workers:
             assert worker.output.count("database unreachable") == 1, worker.output

@@ -1,4 +1,4 @@
-"""Worker processes for the tests, started as `uptime worker` is in production."""
+"""Program processes for tests, started as they are in production."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests.support.net import free_port, wait_for_http
 
@@ -63,19 +61,3 @@ class WorkerProcess:
 
 
 StartWorker = Callable[..., WorkerProcess]
-
-
-@pytest.fixture
-async def start_worker() -> AsyncIterator[StartWorker]:
-    """``start_worker(database_url, "w1", worker_concurrency="2")``; all killed at the end."""
-    started: list[WorkerProcess] = []
-
-    def start(database_url: str, worker_id: str, **settings: str) -> WorkerProcess:
-        worker = WorkerProcess(database_url, worker_id, **settings)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
-        worker.log_path.unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""Subscriptions over graphql-transport-ws, fed by ``live.LiveEvents``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+
+from uptime_core import stats
+from uptime_graphql.errors import bad_input
+from uptime_graphql.types.check import Check
+from uptime_graphql.types.enums import TargetStatus, UptimeWindow
+from uptime_graphql.types.node import parse_global_id
+from uptime_graphql.types.target import Target
+from uptime_graphql.types.uptime import Uptime
+
+# uptimeChanged recomputes at most this often per subscription, however fast checks arrive.
+UPTIME_REFRESH_SECONDS = 1.0
+
+
+@strawberry.type(description="A target's confirmed state changed.")
+class TargetStatusChange:
+    target: Target
+    previous: TargetStatus
+    current: TargetStatus
+    at: datetime = strawberry.field(description="The slot of the check that confirmed it.")
+
+
+def _target_ids(ids: list[strawberry.ID] | None) -> set[int] | None:
+    if ids is None:
+        return None
+    parsed = [parse_global_id(i, "Target") for i in ids]
+    if any(p is None for p in parsed):
+        raise bad_input("targetIds holds an id that is not a target's")
+    return {p[1] for p in parsed if p is not None}
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Every recorded check (of the given targets, or all).")
+    async def check_completed(
+        self, info: strawberry.Info, target_ids: list[strawberry.ID] | None = None
+    ) -> AsyncGenerator[Check, None]:
+        wanted = _target_ids(target_ids)
+        async with info.context.live.subscribe_checks(wanted) as queue:
+            while True:
+                yield Check.from_row(await queue.get())
+
+    @strawberry.subscription(description="Every confirmed change of a target's state.")
+    async def target_status_changed(
+        self, info: strawberry.Info
+    ) -> AsyncGenerator[TargetStatusChange, None]:
+        async with info.context.live.subscribe_changes() as queue:
+            while True:
+                change = await queue.get()
+                row = await info.context.loaders.target.load(change.target_id)
+                if row is None:
+                    continue  # deleted meanwhile
+                info.context.loaders.target.clear(change.target_id)
+                yield TargetStatusChange(
+                    target=Target.from_row(row),
+                    previous=TargetStatus(change.previous),
+                    current=TargetStatus(change.current),
+                    at=change.at,
+                )
+
+    @strawberry.subscription(description="A target's uptime: the current value, then changes.")
+    async def uptime_changed(
+        self, info: strawberry.Info, target_id: strawberry.ID, window: UptimeWindow
+    ) -> AsyncGenerator[Uptime, None]:
+        parsed = parse_global_id(target_id, "Target")
+        if parsed is None:
+            raise bad_input("targetId is not a target's id")
+        core_window = stats.UptimeWindow[window.name]
+        pool = info.context.pool
+        async with info.context.live.subscribe_checks({parsed[1]}) as queue:
+            last = None
+            while True:
+                answer = await stats.uptime_for_window(pool, parsed[1], core_window)
+                if answer is None:
+                    return  # no such target (any more)
+                current = Uptime.from_stats(window, answer)
+                if current != last:
+                    yield current
+                    last = current
+                await queue.get()
+                await asyncio.sleep(UPTIME_REFRESH_SECONDS)
+                while not queue.empty():
+                    queue.get_nowait()
