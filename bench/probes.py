@@ -20,15 +20,15 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.peers import Target
 from uptime_core.probes import CheckStatus, probe
 
 HOST = "127.0.0.1"
@@ -75,16 +75,6 @@ def _run_peer(ready: Connection) -> None:
 
 
 # --- The client ----------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    kind: str
-    url: str | None = None
-    host: str | None = None
-    port: int | None = None
-    timeout_seconds: float = 10.0
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,8 +125,8 @@ def _rows(tcp_port: int, http_port: int) -> list[tuple[str, str, Check, Check]]:
         timeout=10.0,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
     )
-    tcp_target = Target("tcp", host=HOST, port=tcp_port)
-    http_target = Target("http", url=http_url)
+    tcp_target = Target("tcp", host=HOST, port=tcp_port, timeout_seconds=10.0)
+    http_target = Target("http", url=http_url, timeout_seconds=10.0)
 
     async def bare_tcp_streams() -> bool:
         try:

@@ -3,8 +3,10 @@ errors. Nothing is written when the answer is an error."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import asyncpg
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
@@ -53,6 +55,16 @@ _REQUIRED = {
 def _target_id(value: str) -> int | None:
     parsed = parse_global_id(value, "Target")
     return None if parsed is None else parsed[1]
+
+
+async def _change_state(
+    info: strawberry.Info,
+    id: strawberry.ID,
+    change: Callable[[asyncpg.Pool, int], Awaitable[targets.TargetRow | None]],
+) -> Target | NotFoundError:
+    target_id = _target_id(id)
+    row = None if target_id is None else await change(info.context.pool, target_id)
+    return not_found(id) if row is None else Target.from_row(row)
 
 
 def _chosen_options(given: CreateTargetInput | UpdateTargetInput, kind: str) -> Any:
@@ -121,24 +133,12 @@ class Mutation:
 
     @strawberry.mutation(description="Stop checking a target (its history stays).")
     async def pause_target(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
-        target_id = _target_id(id)
-        pool = info.context.pool
-        row = None if target_id is None else await targets.pause_target(pool, target_id)
-        return not_found(id) if row is None else Target.from_row(row)
+        return await _change_state(info, id, targets.pause_target)
 
     @strawberry.mutation(description="Check a paused target again, starting now.")
     async def resume_target(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
-        target_id = _target_id(id)
-        pool = info.context.pool
-        row = None if target_id is None else await targets.resume_target(pool, target_id)
-        return not_found(id) if row is None else Target.from_row(row)
+        return await _change_state(info, id, targets.resume_target)
 
     @strawberry.mutation(description="Make a target due at once (unless paused or running).")
     async def check_target_now(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
-        target_id = _target_id(id)
-        row = (
-            None
-            if target_id is None
-            else await targets.check_target_now(info.context.pool, target_id)
-        )
-        return not_found(id) if row is None else Target.from_row(row)
+        return await _change_state(info, id, targets.check_target_now)
