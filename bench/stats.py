@@ -117,9 +117,12 @@ def same(a: Uptime, b: Uptime) -> bool:
         return False
     if a.latency is None or b.latency is None:
         return a.latency is b.latency
-    return all(
-        math.isclose(getattr(a.latency, f), getattr(b.latency, f), rel_tol=1e-9)
+    pairs = [
+        (getattr(a.latency, f), getattr(b.latency, f))
         for f in ("avg_ms", "min_ms", "max_ms", "p50_ms", "p95_ms", "p99_ms")
+    ]
+    return all(
+        x is y if x is None or y is None else math.isclose(x, y, rel_tol=1e-9) for x, y in pairs
     )
 
 
