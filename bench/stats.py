@@ -10,8 +10,8 @@ rows stop at the retention window, so the 90-day window has no raw figure.
     python bench/stats.py [--targets 500] [--days 90] [--raw-days 30] [--repeat 20]
                           [--data-dir DIR]
 
-With --data-dir the embedded PostgreSQL lives there and is kept: a second run finds the
-history seeded and only measures.
+With --data-dir the embedded PostgreSQL lives there and is kept after the run (for looking
+at the seeded history); every run seeds afresh.
 
 Seeding 500 targets x 30 days (21.6 million raw rows) takes several minutes on 2 cores. The
 database is the embedded PostgreSQL in a temporary directory, unless DATABASE_URL is set.
@@ -36,7 +36,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.postgres import create_database, with_database
+from tests.support.postgres import create_database
 from uptime_core import migrations
 from uptime_core.db import STATEMENT_CACHE_BYTES, libpq_url
 from uptime_core.embedded import EmbeddedPostgres
@@ -216,20 +216,6 @@ async def bench(url: str, args: argparse.Namespace) -> None:
         await db.close()
 
 
-async def bench_database(server_url: str) -> str:
-    """The benchmark's database on the server, created if it is not there yet."""
-    connection = await asyncpg.connect(libpq_url(server_url))
-    try:
-        exists = await connection.fetchval(
-            "SELECT true FROM pg_database WHERE datname = 'uptime_bench_stats'"
-        )
-    finally:
-        await connection.close()
-    if exists:
-        return with_database(server_url, "uptime_bench_stats")
-    return await create_database(server_url, name="uptime_bench_stats")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=500)
@@ -246,7 +232,7 @@ def main() -> None:
             url = os.environ["DATABASE_URL"]
         else:
             server = EmbeddedPostgres(data_dir)
-            url = asyncio.run(bench_database(server.start()))
+            url = asyncio.run(create_database(server.start(), name="uptime_bench_stats"))
         migrations.upgrade(url)
         asyncio.run(bench(url, args))
     finally:
