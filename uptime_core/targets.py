@@ -214,11 +214,20 @@ async def delete_target(connection: asyncpg.Connection | asyncpg.Pool, target_id
     return bool(status == "DELETE 1")
 
 
+async def _update_returning(
+    connection: asyncpg.Connection | asyncpg.Pool, statement: str, target_id: int
+) -> TargetRow | None:
+    """Run an UPDATE ... RETURNING of one target; None if there is no such target."""
+    row = await connection.fetchrow(statement, target_id)
+    return None if row is None else _target(row)
+
+
 async def pause_target(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Stop scheduling; a check in flight is fenced out when it finishes."""
-    row = await connection.fetchrow(
+    return await _update_returning(
+        connection,
         f"""
         UPDATE target
         SET paused = true, status = 'paused', status_changed_at = CASE WHEN status <> 'paused'
@@ -229,14 +238,14 @@ async def pause_target(
         """,
         target_id,
     )
-    return None if row is None else _target(row)
 
 
 async def resume_target(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Schedule again from now, as if new (state unknown until checked)."""
-    row = await connection.fetchrow(
+    return await _update_returning(
+        connection,
         f"""
         UPDATE target
         SET paused = false,
@@ -252,14 +261,14 @@ async def resume_target(
         """,
         target_id,
     )
-    return None if row is None else _target(row)
 
 
 async def check_target_now(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Make the target due at once, unless it is paused or a check is running right now."""
-    row = await connection.fetchrow(
+    return await _update_returning(
+        connection,
         f"""
         UPDATE target
         SET next_run_at = CASE WHEN NOT paused
@@ -270,7 +279,6 @@ async def check_target_now(
         """,
         target_id,
     )
-    return None if row is None else _target(row)
 
 
 async def targets_by_id(

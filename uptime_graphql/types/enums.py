@@ -1,4 +1,4 @@
-"""The enumerations of the schema."""
+"""The enumerations of the schema: the core's own, exposed by name."""
 
 from __future__ import annotations
 
@@ -6,29 +6,16 @@ import enum
 
 import strawberry
 
+from uptime_core import models, probes
 
-@strawberry.enum(description="How a target is checked.")
-class ProbeKind(enum.Enum):
-    HTTP = "http"
-    TCP = "tcp"
-    ICMP = "icmp"
-
-
-@strawberry.enum(description="A target's confirmed state.")
-class TargetStatus(enum.Enum):
-    UP = "up"
-    DOWN = "down"
-    DEGRADED = "degraded"
-    PENDING = "pending"
-    PAUSED = "paused"
-    UNKNOWN = "unknown"
-
-
-@strawberry.enum(description="The outcome of one check.")
-class CheckStatus(enum.Enum):
-    UP = "up"
-    DOWN = "down"
-    DEGRADED = "degraded"
+# strawberry.enum marks the class itself (it returns the same class), so the core's enums are
+# the schema's: one definition of each, values stored as the database stores them.
+strawberry.enum(probes.ProbeKind, description="How a target is checked.")
+strawberry.enum(models.TargetStatus, description="A target's confirmed state.")
+strawberry.enum(probes.CheckStatus, description="The outcome of one check.")
+ProbeKind = probes.ProbeKind
+TargetStatus = models.TargetStatus
+CheckStatus = probes.CheckStatus
 
 
 @strawberry.enum(description="Rolling windows ending now.")
