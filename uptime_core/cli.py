@@ -117,7 +117,7 @@ def migrate_to_head(url: str, settings: Settings) -> None:
     async def current() -> str | None:
         connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
         try:
-            return await migrations.current_revision_raw(connection)
+            return await migrations.current_revision(connection)
         finally:
             await connection.close()
 

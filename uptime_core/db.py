@@ -1,18 +1,16 @@
-"""Database access: the async engine and sessions (asyncpg), and errors people can act on."""
+"""Database access: the asyncpg pool every process uses, an engine for Alembic comparisons,
+and connection errors people can act on."""
 
 from __future__ import annotations
 
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from uptime_core.settings import Settings
 
@@ -79,21 +77,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on error."""
-    async with factory() as session, session.begin():
-        yield session
-
-
 STATEMENT_CACHE_BYTES = 256 * 1024
-
-
 sql_log = logging.getLogger("uptime.sql")
 
 

@@ -17,8 +17,7 @@ READINESS_TIMEOUT_SECONDS = 3.0
 async def readiness_problem(read_revision: Callable[[], Awaitable[str | None]]) -> str | None:
     """None when the database answers and its schema is at the code's head; else why not.
 
-    ``read_revision`` is ``migrations.current_revision`` (or its asyncpg twin) bound to the
-    process's engine or pool.
+    ``read_revision`` is ``migrations.current_revision`` bound to the process's pool.
     """
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):

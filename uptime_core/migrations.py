@@ -8,8 +8,6 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from uptime_core.retention import PARTITION_NAME
 
@@ -53,16 +51,8 @@ TABLE_EXISTS_SQL = "SELECT to_regclass('alembic_version') IS NOT NULL"
 CURRENT_REVISION_SQL = "SELECT max(version_num) FROM alembic_version"
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revision(connection: asyncpg.Connection | asyncpg.Pool) -> str | None:
     """The revision a database is at (None before the first migration)."""
-    async with engine.connect() as connection:
-        if not (await connection.execute(text(TABLE_EXISTS_SQL))).scalar():
-            return None
-        return (await connection.execute(text(CURRENT_REVISION_SQL))).scalar()
-
-
-async def current_revision_raw(connection: asyncpg.Connection | asyncpg.Pool) -> str | None:
-    """``current_revision`` over a plain asyncpg connection or pool."""
     if not await connection.fetchval(TABLE_EXISTS_SQL):
         return None
     revision: str | None = await connection.fetchval(CURRENT_REVISION_SQL)

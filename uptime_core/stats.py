@@ -9,7 +9,7 @@ Where a window's numbers come from:
 Rollups hold counts, latency sum, min and max, and a histogram of latencies in
 ``HISTOGRAM_BUCKETS`` log-spaced buckets; raw rows are counted into the same buckets when read,
 so a window gives the same answer whichever source covers it. Percentiles are interpolated
-within their bucket (see ``_percentile_sql``) and clamped to the window's min and max: on
+within their bucket (see ``UPTIME_SQL``) and clamped to the window's min and max: on
 log-normal latencies they land within about 1 % of the exact value (docs/architecture.md
 has the figures). No data is ``None``: never a ratio of 0 or 100 %.
 

@@ -7,9 +7,10 @@ is here, one named statement per operation; GraphQL types live in ``uptime_graph
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -66,6 +67,16 @@ class IncidentRow:
     started_at: datetime
     resolved_at: datetime | None
     cause: str | None
+
+
+Row = TypeVar("Row")
+
+
+def _page(
+    rows: list[asyncpg.Record], first: int, make: Callable[..., Row]
+) -> tuple[list[Row], bool]:
+    """A page from a query that fetched ``first + 1`` rows: the rows, and whether more follow."""
+    return [make(**dict(row)) for row in rows[:first]], len(rows) > first
 
 
 TARGET_COLUMNS = ", ".join(TargetRow.__dataclass_fields__)
@@ -318,7 +329,7 @@ async def list_targets(
         pattern,
         first + 1,
     )
-    return [_target(row) for row in rows[:first]], len(rows) > first
+    return _page(rows, first, TargetRow)
 
 
 async def latest_checks(
@@ -357,7 +368,16 @@ async def checks_page(
         before,
         first + 1,
     )
-    return [CheckRow(**dict(row)) for row in rows[:first]], len(rows) > first
+    return _page(rows, first, CheckRow)
+
+
+async def incident_by_id(
+    connection: asyncpg.Connection | asyncpg.Pool, incident_id: int
+) -> IncidentRow | None:
+    row = await connection.fetchrow(
+        f"SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = $1", incident_id
+    )
+    return None if row is None else IncidentRow(**dict(row))
 
 
 async def incidents_page(
@@ -379,4 +399,4 @@ async def incidents_page(
         before_id,
         first + 1,
     )
-    return [IncidentRow(**dict(row)) for row in rows[:first]], len(rows) > first
+    return _page(rows, first, IncidentRow)

@@ -14,7 +14,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from uptime_core.db import create_pool
 from uptime_core.health import readiness_problem
-from uptime_core.migrations import current_revision_raw
+from uptime_core.migrations import current_revision
 from uptime_core.settings import Settings
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.live import LiveEvents
@@ -55,7 +55,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(response: Response) -> dict[str, str]:
-        problem = await readiness_problem(lambda: current_revision_raw(app.state.pool))
+        problem = await readiness_problem(lambda: current_revision(app.state.pool))
         if problem is not None:
             response.status_code = 503
             return {"status": "unavailable", "reason": problem}

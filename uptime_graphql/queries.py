@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from uptime_core import __version__
-from uptime_core.targets import list_targets
+from uptime_core.targets import incident_by_id, list_targets
 from uptime_graphql.types.enums import TargetStatus
 from uptime_graphql.types.incident import Incident
 from uptime_graphql.types.node import Node, PageInfo, cursor, parse_global_id
@@ -61,13 +61,6 @@ class Query:
             row = await info.context.loaders.target.load(key)
             return None if row is None else Target.from_row(row)
         if type_name == "Incident":
-            found = await info.context.pool.fetchrow(
-                "SELECT id, target_id, started_at, resolved_at, cause FROM incident WHERE id = $1",
-                key,
-            )
-            if found is None:
-                return None
-            from uptime_core.targets import IncidentRow
-
-            return Incident.from_row(IncidentRow(**dict(found)))
+            incident = await incident_by_id(info.context.pool, key)
+            return None if incident is None else Incident.from_row(incident)
         return None

@@ -18,7 +18,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from uptime_core.db import create_pool, describe_host, unreachable
 from uptime_core.health import readiness_problem
-from uptime_core.migrations import current_revision_raw
+from uptime_core.migrations import current_revision
 from uptime_core.retention import maintain_partitions_once
 from uptime_core.settings import ConfigurationError, Settings
 from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
@@ -119,7 +119,7 @@ class Worker:
         """Wait until the schema is the code's (the migration job may still be running);
         False if told to stop first."""
         logged = False
-        while (problem := await readiness_problem(lambda: current_revision_raw(pool))) is not None:
+        while (problem := await readiness_problem(lambda: current_revision(pool))) is not None:
             if not logged:
                 log.warning("waiting before checking anything: %s", problem)
                 logged = True
@@ -175,7 +175,7 @@ class Worker:
             pool = self.pool
             if pool is None:
                 return _json(503, {"status": "unavailable", "reason": "connecting to database"})
-            problem = await readiness_problem(lambda: current_revision_raw(pool))
+            problem = await readiness_problem(lambda: current_revision(pool))
             if problem is not None:
                 return _json(503, {"status": "unavailable", "reason": problem})
             return _json(200, {"status": "ready"})
