@@ -1,5 +1,6 @@
 """The tables: targets (with their schedule and lease), check results (partitioned by day),
-hourly and daily rollups of them, incidents.
+hourly and daily rollups of them, incidents; and for alerting, notification channels, the
+deliveries outbox and maintenance windows.
 
 Enumerations are stored as short strings with CHECK constraints (no PostgreSQL enum types,
 which are awkward to change in migrations). Constraint names follow ``NAMING_CONVENTION`` so
@@ -9,11 +10,11 @@ that migrations stay stable.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from uptime_core.probes import CheckStatus, ProbeKind
@@ -145,6 +146,9 @@ class CheckResult(SQLModel, table=True):
     resolved_address: str | None = Field(default=None, sa_type=sa.Text)
     tls_expires_at: datetime | None = _timestamp(nullable=True)
     recorded_by: str | None = Field(default=None, sa_type=sa.Text)
+    # The slot fell inside a maintenance window of its target: statistics report it as
+    # maintenance, neither up nor down (docs/alerting.md).
+    in_maintenance: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 def _rollup_table(name: str, period: str) -> sa.Table:
@@ -161,6 +165,8 @@ def _rollup_table(name: str, period: str) -> sa.Table:
         sa.Column("up", sa.Integer, nullable=False),
         sa.Column("degraded", sa.Integer, nullable=False),
         sa.Column("down", sa.Integer, nullable=False),
+        # Checks recorded inside a maintenance window (not in up, degraded or down).
+        sa.Column("maintenance", sa.Integer, nullable=False, server_default="0"),
         sa.Column("latency_count", sa.Integer, nullable=False),
         sa.Column("latency_sum", sa.Float, nullable=False),
         sa.Column("latency_min", sa.Float, nullable=True),
@@ -208,3 +214,202 @@ class Incident(SQLModel, table=True):
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     resolved_at: datetime | None = _timestamp(nullable=True)
     cause: str | None = Field(default=None, sa_type=sa.Text)
+
+
+# -- alerting --------------------------------------------------------------------------------
+
+
+class ChannelKind(enum.StrEnum):
+    """Where a notification channel sends (docs/alerting.md)."""
+
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+class DeliveryEvent(enum.StrEnum):
+    """What a delivery announces."""
+
+    DOWN = "down"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+    TEST = "test"
+
+
+class DeliveryState(enum.StrEnum):
+    """PENDING until sent or given up; SUPPRESSED: held back by a maintenance window."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class MaintenanceKind(enum.StrEnum):
+    """A one-off window (absolute start and end) or a weekly one (local times in a zone)."""
+
+    ONCE = "once"
+    WEEKLY = "weekly"
+
+
+class NotificationChannel(SQLModel, table=True):
+    """Somewhere incident changes are sent: a webhook, a Slack incoming webhook or email.
+
+    ``config`` holds the kind's settings including its secrets (webhook signing secret, Slack
+    URL, SMTP password), which the API accepts but never returns.
+    """
+
+    __tablename__ = "notification_channel"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "reminder_interval_seconds IS NULL OR reminder_interval_seconds > 0",
+            name="reminder_positive",
+        ),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
+    )
+    name: str = Field(sa_type=sa.Text)
+    kind: ChannelKind = Field(sa_type=_enum(ChannelKind, "channel_kind"))
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    # True: every target, present and future; else the targets in channel_target.
+    all_targets: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # While a target stays down, a reminder this often (NULL: no reminders).
+    reminder_interval_seconds: int | None = Field(default=None)
+    created_at: datetime | None = _timestamp(nullable=False, default_now=True)
+    updated_at: datetime | None = _timestamp(nullable=False, default_now=True)
+
+
+class ChannelTarget(SQLModel, table=True):
+    """A channel attached to one target (channels with ``all_targets`` need no rows here)."""
+
+    __tablename__ = "channel_target"
+    __table_args__ = (sa.Index("ix_channel_target_target_id", "target_id"),)
+
+    channel_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger,
+            sa.ForeignKey("notification_channel.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    target_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger, sa.ForeignKey("target.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one message for one channel, written in the statement that changed the
+    incident, sent (and retried) by the worker's deliverers.
+
+    ``idempotency_key`` is the same on every attempt; a partial unique index makes a second
+    live delivery of the same message impossible. ``payload`` is a snapshot of what the
+    message says (target, cause, times), taken when the incident changed.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.Index(
+            "uq_delivery_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=sa.text("state <> 'suppressed'"),
+        ),
+        sa.Index(
+            "ix_delivery_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+        sa.Index("ix_delivery_incident_id_channel_id", "incident_id", "channel_id"),
+        sa.Index("ix_delivery_channel_id_id", "channel_id", "id"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
+    )
+    channel_id: int = Field(
+        sa_column=sa.Column(
+            sa.BigInteger,
+            sa.ForeignKey("notification_channel.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    # NULL for test messages.
+    incident_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger, sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=True
+        ),
+    )
+    event: DeliveryEvent = Field(sa_type=_enum(DeliveryEvent, "delivery_event"))
+    # 0 for down and resolved; n for the n-th reminder of an incident.
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    idempotency_key: str = Field(sa_type=sa.Text)
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    )
+    state: DeliveryState = Field(
+        default=DeliveryState.PENDING,
+        sa_type=_enum(DeliveryState, "delivery_state"),
+        sa_column_kwargs={"server_default": DeliveryState.PENDING.value},
+    )
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime | None = _timestamp(nullable=False, default_now=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    lease_owner: str | None = Field(default=None, sa_type=sa.Text)
+    lease_expires_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime | None = _timestamp(nullable=False, default_now=True)
+    sent_at: datetime | None = _timestamp(nullable=True)
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """Time when a target (or every target, with ``target_id`` NULL) is in maintenance:
+    checks run, notifications are held back, statistics report it as maintenance.
+
+    ONCE: [starts_at, ends_at). WEEKLY: on each ISO weekday in ``weekdays`` (1 = Monday), from
+    ``local_start`` in ``time_zone`` for ``duration_seconds`` (at most a week).
+    """
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind <> 'once' OR (starts_at IS NOT NULL AND ends_at > starts_at)",
+            name="once_has_times",
+        ),
+        sa.CheckConstraint(
+            "kind <> 'weekly' OR (cardinality(weekdays) > 0 AND local_start IS NOT NULL"
+            " AND time_zone IS NOT NULL AND duration_seconds BETWEEN 1 AND 604800)",
+            name="weekly_has_times",
+        ),
+        sa.CheckConstraint("weekdays <@ ARRAY[1,2,3,4,5,6,7]::smallint[]", name="iso_weekdays"),
+        sa.Index("ix_maintenance_window_target_id", "target_id"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
+    )
+    name: str = Field(sa_type=sa.Text)
+    target_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger, sa.ForeignKey("target.id", ondelete="CASCADE"), nullable=True
+        ),
+    )
+    kind: MaintenanceKind = Field(sa_type=_enum(MaintenanceKind, "maintenance_kind"))
+    starts_at: datetime | None = _timestamp(nullable=True)
+    ends_at: datetime | None = _timestamp(nullable=True)
+    weekdays: list[int] | None = Field(
+        default=None, sa_column=sa.Column(ARRAY(sa.SmallInteger), nullable=True)
+    )
+    local_start: time | None = Field(default=None, sa_type=sa.Time)
+    duration_seconds: int | None = Field(default=None)
+    time_zone: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime | None = _timestamp(nullable=False, default_now=True)
