@@ -349,6 +349,29 @@ async def latest_checks(
     return {row["target_id"]: CheckRow(**dict(row)) for row in rows}
 
 
+async def recent_checks(
+    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int], *, first: int
+) -> dict[int, tuple[list[CheckRow], bool]]:
+    """Each target's first page of checks (newest first) and whether more follow, in one
+    statement: what ``checks_page`` gives for one target without a cursor."""
+    rows = await connection.fetch(
+        f"""
+        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
+        CROSS JOIN LATERAL (
+            SELECT {CHECK_COLUMNS} FROM check_result
+            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT $2
+        ) AS c
+        ORDER BY c.target_id, c.scheduled_for DESC
+        """,
+        target_ids,
+        first + 1,
+    )
+    grouped: dict[int, list[asyncpg.Record]] = {i: [] for i in target_ids}
+    for row in rows:
+        grouped[row["target_id"]].append(row)
+    return {i: _page(found, first, CheckRow) for i, found in grouped.items()}
+
+
 async def checks_page(
     connection: asyncpg.Connection | asyncpg.Pool,
     target_id: int,

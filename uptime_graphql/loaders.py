@@ -8,9 +8,11 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from uptime_core.stats import Uptime, UptimeWindow, uptime_for_targets
-from uptime_core.targets import CheckRow, TargetRow, latest_checks, targets_by_id
+from uptime_core.targets import CheckRow, TargetRow, latest_checks, recent_checks, targets_by_id
 
 UptimeKey = tuple[int, UptimeWindow]
+ChecksKey = tuple[int, int]  # target id, page size
+ChecksPage = tuple[list[CheckRow], bool]
 
 
 class Loaders:
@@ -21,6 +23,7 @@ class Loaders:
         self.target = DataLoader(self._targets)
         self.last_check = DataLoader(self._last_checks)
         self.uptime = DataLoader(self._uptimes)
+        self.first_checks = DataLoader(self._first_checks)
 
     async def _targets(self, ids: Sequence[int]) -> list[TargetRow | None]:
         found = await targets_by_id(self.pool, list(ids))
@@ -40,3 +43,13 @@ class Loaders:
             answers[target_id][position[window]] if target_id in answers else None
             for target_id, window in keys
         ]
+
+    async def _first_checks(self, keys: Sequence[ChecksKey]) -> list[ChecksPage]:
+        # A dashboard's strip of recent checks for every target: one LATERAL query per page
+        # size asked for (in practice one), not one query per target.
+        pages: dict[ChecksKey, ChecksPage] = {}
+        for size in {size for _, size in keys}:
+            ids = sorted({target_id for target_id, s in keys if s == size})
+            found = await recent_checks(self.pool, ids, first=size)
+            pages.update({(target_id, size): page for target_id, page in found.items()})
+        return [pages[key] for key in keys]

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from uptime_core import stats
+from uptime_core import series, stats
 from uptime_core.targets import TargetRow, checks_page, incidents_page
 from uptime_graphql.errors import bad_input
 from uptime_graphql.types.check import Check, CheckConnection, CheckEdge
 from uptime_graphql.types.enums import ProbeKind, TargetStatus, UptimeWindow
 from uptime_graphql.types.incident import Incident, IncidentConnection, IncidentEdge
+from uptime_graphql.types.latency_series import LatencyPoint
 from uptime_graphql.types.node import Node, PageInfo, cursor, global_id, parse_cursor
 from uptime_graphql.types.uptime import Uptime
 
@@ -130,7 +131,12 @@ class Target(Node):
     ) -> CheckConnection:
         size = page_size(first)
         before = after_key(after, datetime.fromisoformat)
-        rows, more = await checks_page(info.context.pool, self.row.id, first=size, before=before)
+        if before is None:  # the first page: batched across targets (a dashboard's strips)
+            rows, more = await info.context.loaders.first_checks.load((self.row.id, size))
+        else:
+            rows, more = await checks_page(
+                info.context.pool, self.row.id, first=size, before=before
+            )
         edges = [
             CheckEdge(cursor=cursor(row.scheduled_for.isoformat()), node=Check.from_row(row))
             for row in rows
@@ -145,6 +151,19 @@ class Target(Node):
         core_window = stats.UptimeWindow[window.name]
         answer = await info.context.loaders.uptime.load((self.row.id, core_window))
         return Uptime.from_stats(window, answer)
+
+    @strawberry.field(
+        description="Latency over a rolling window, oldest point first: one point per "
+        "minute (last hour), 15 minutes (24 hours), hour (7 days), 6 hours (30 days) or day "
+        "(90 days); empty points have no checks and null percentiles."
+    )
+    async def latency_series(
+        self, info: strawberry.Info, window: UptimeWindow
+    ) -> list[LatencyPoint]:
+        points = await series.latency_series(
+            info.context.pool, self.row.id, stats.UptimeWindow[window.name]
+        )
+        return [LatencyPoint.from_point(point) for point in points]
 
     @strawberry.field(description="Incidents, newest first.")
     async def incidents(
