@@ -7,7 +7,8 @@ Every query here is one statement, in autocommit, timed by the database clock (`
 - ``RECORD_RESULTS`` completes a batch: it advances each slot only where the lease is still
   this worker's, unexpired, and on the claimed slot (fencing); inserts the results
   ``ON CONFLICT (target_id, scheduled_for) DO NOTHING``; moves the state machine; opens or
-  closes incidents; and adds to the hourly and daily rollups, all for rows actually recorded.
+  closes incidents; writes the deliveries of the alerting outbox; and adds to the hourly and
+  daily rollups, all for rows actually recorded.
 - ``RELEASE_LEASES`` gives back slots a stopping worker never started.
 
 Slots: the next slot is the previous one plus the interval. A slot whose lease expired (its
@@ -24,6 +25,7 @@ from typing import Any
 
 import asyncpg
 
+from uptime_core.maintenance import in_maintenance_sql
 from uptime_core.probes import ProbeResult
 from uptime_core.stats import rollup_upsert_sql
 
@@ -57,6 +59,85 @@ RETURNING t.id, t.kind, t.url, t.host, t.port, t.timeout_seconds, t.options,
           t.next_run_at AS slot, now() AS claimed_at, t.lease_expires_at
 """
 
+# The outbox (docs/alerting.md): for every incident change of a recorded row, one delivery per
+# channel watching the target. A "down" inside a maintenance window is written as suppressed
+# (never sent); a target still down after the window gets its "down" at its first check
+# outside it; a "resolved" goes to the channels that were sent the "down"; reminders follow
+# the channel's interval while the target stays down outside windows.
+OUTBOX_CTES = """
+changes AS (
+    SELECT o.id AS incident_id, o.target_id, 'opened' AS change, o.started_at, o.resolved_at,
+           o.cause, d.target_name, d.in_maintenance
+    FROM opened AS o
+    JOIN decided AS d ON d.target_id = o.target_id
+    UNION ALL
+    SELECT c.id, c.target_id, 'closed', c.started_at, c.resolved_at, c.cause, d.target_name,
+           d.in_maintenance
+    FROM closed AS c
+    JOIN decided AS d ON d.target_id = c.target_id
+    UNION ALL
+    SELECT i.id, i.target_id, 'still_down', i.started_at, i.resolved_at, i.cause,
+           d.target_name, d.in_maintenance
+    FROM decided AS d
+    JOIN recorded AS r ON r.target_id = d.target_id
+    JOIN incident AS i ON i.target_id = d.target_id AND i.resolved_at IS NULL
+    WHERE d.old_status = 'down' AND d.new_status = 'down' AND NOT d.in_maintenance
+),
+addressed AS (
+    SELECT c.*, ch.id AS channel_id, ch.reminder_interval_seconds,
+           EXISTS (SELECT 1 FROM delivery AS x
+                   WHERE x.incident_id = c.incident_id AND x.channel_id = ch.id
+                     AND x.event = 'down' AND x.state <> 'suppressed') AS announced,
+           (SELECT count(*) FROM delivery AS x
+            WHERE x.incident_id = c.incident_id AND x.channel_id = ch.id
+              AND x.event = 'reminder' AND x.state <> 'suppressed') AS reminders,
+           (SELECT max(x.created_at) FROM delivery AS x
+            WHERE x.incident_id = c.incident_id AND x.channel_id = ch.id
+              AND x.event IN ('down', 'reminder') AND x.state <> 'suppressed') AS last_told_at
+    FROM changes AS c
+    JOIN notification_channel AS ch
+      ON ch.enabled
+     AND (ch.all_targets OR EXISTS (SELECT 1 FROM channel_target AS ct
+                                    WHERE ct.channel_id = ch.id AND ct.target_id = c.target_id))
+),
+messages AS (
+    SELECT a.*, m.event, m.sequence, m.state
+    FROM addressed AS a
+    CROSS JOIN LATERAL (
+        SELECT 'down' AS event, 0 AS sequence,
+               CASE WHEN a.in_maintenance THEN 'suppressed' ELSE 'pending' END AS state
+        WHERE a.change = 'opened'
+        UNION ALL
+        SELECT 'resolved', 0, 'pending' WHERE a.change = 'closed' AND a.announced
+        UNION ALL
+        SELECT 'down', 0, 'pending' WHERE a.change = 'still_down' AND NOT a.announced
+        UNION ALL
+        SELECT 'reminder', a.reminders + 1, 'pending'
+        WHERE a.change = 'still_down' AND a.announced
+          AND a.last_told_at + make_interval(secs => a.reminder_interval_seconds) <= now()
+    ) AS m
+),
+queued AS (
+    INSERT INTO delivery (channel_id, incident_id, event, sequence, idempotency_key, payload,
+                          state)
+    SELECT channel_id, incident_id, event, sequence,
+           format('uptime-incident-%s-%s-%s-channel-%s', incident_id, event, sequence,
+                  channel_id),
+           jsonb_build_object(
+               'event', event,
+               'target', jsonb_build_object('id', target_id, 'name', target_name),
+               'incident', jsonb_build_object(
+                   'id', incident_id, 'started_at', started_at, 'resolved_at', resolved_at,
+                   'cause', cause,
+                   'duration_seconds',
+                   extract(epoch FROM coalesce(resolved_at, now()) - started_at)::float8),
+               'reminder', sequence),
+           state
+    FROM messages
+    ON CONFLICT (idempotency_key) WHERE state <> 'suppressed' DO NOTHING
+    RETURNING state
+)"""
+
 # The channel on which recording announces new results and state changes.
 EVENTS_CHANNEL = "uptime_events"
 
@@ -71,7 +152,8 @@ WITH input AS (
               message, http_status, resolved_address, tls_expires_at)
 ),
 fenced AS (
-    SELECT i.*, t.status AS old_status, t.interval_seconds, t.failure_threshold,
+    SELECT i.*, t.name AS target_name, t.status AS old_status, t.interval_seconds,
+           t.failure_threshold,
            t.recovery_threshold, t.consecutive_failures, t.consecutive_successes,
            t.streak_started_at, i.status = 'down' AS failed
     FROM input AS i
@@ -100,18 +182,20 @@ decided AS (
                WHEN c.failed THEN 'pending'
                WHEN c.old_status = 'down' AND c.successes < c.recovery_threshold THEN 'down'
                ELSE c.status
-           END AS new_status
+           END AS new_status,
+           {in_maintenance_sql("c.target_id", "c.scheduled_for")} AS in_maintenance
     FROM counted AS c
 ),
 recorded AS (
     INSERT INTO check_result (target_id, scheduled_for, started_at, finished_at, status,
                               latency_ms, error_kind, message, http_status, resolved_address,
-                              tls_expires_at, recorded_by)
+                              tls_expires_at, recorded_by, in_maintenance)
     SELECT d.target_id, d.scheduled_for, d.started_at, d.finished_at, d.status, d.latency_ms,
-           d.error_kind, d.message, d.http_status, d.resolved_address, d.tls_expires_at, $1
+           d.error_kind, d.message, d.http_status, d.resolved_address, d.tls_expires_at, $1,
+           d.in_maintenance
     FROM decided AS d
     ON CONFLICT (target_id, scheduled_for) DO NOTHING
-    RETURNING target_id, scheduled_for, status, latency_ms
+    RETURNING target_id, scheduled_for, status, latency_ms, in_maintenance
 ),
 advanced AS (
     -- Every fenced slot advances and frees its lease; the state moves only with a result
@@ -134,8 +218,13 @@ advanced AS (
     WHERE t.id = d.target_id
     RETURNING t.id, t.next_run_at
 ),
-hourly AS ({rollup_upsert_sql("hour", "recorded")}),
-daily AS ({rollup_upsert_sql("day", "recorded")}),
+rolled AS (
+    -- Checks inside a maintenance window are neither up nor down: kept out of the up,
+    -- degraded and down counts (statistics report them as maintenance).
+    SELECT * FROM recorded WHERE NOT in_maintenance
+),
+hourly AS ({rollup_upsert_sql("hour", "rolled")}),
+daily AS ({rollup_upsert_sql("day", "rolled")}),
 opened AS (
     -- Back-dated to the first failing check of the run that confirmed the outage.
     INSERT INTO incident (target_id, started_at, cause)
@@ -144,7 +233,7 @@ opened AS (
     JOIN recorded AS r ON r.target_id = d.target_id
     WHERE d.new_status = 'down' AND d.old_status <> 'down'
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING id, target_id, started_at, resolved_at, cause
 ),
 closed AS (
     -- Resolved at the first passing check of the run that confirmed the recovery.
@@ -156,8 +245,9 @@ closed AS (
       AND i.resolved_at IS NULL
       AND d.old_status = 'down'
       AND d.new_status <> 'down'
-    RETURNING i.id
+    RETURNING i.id, i.target_id, i.started_at, i.resolved_at, i.cause
 ),
+{OUTBOX_CTES},
 events AS (
     -- For live views (the API's subscriptions): which slots were recorded, in notifications
     -- of at most 100 (NOTIFY payloads stop at 8000 bytes), and which targets changed state.
@@ -181,6 +271,7 @@ SELECT (SELECT count(*) FROM recorded) AS recorded,
        (SELECT count(*) FROM opened) AS opened,
        (SELECT count(*) FROM closed) AS closed,
        (SELECT count(*) FROM notified) AS notified,
+       (SELECT count(*) FROM queued WHERE state = 'pending') AS queued,
        (SELECT extract(epoch FROM min(next_run_at) - now())::float8 FROM advanced) AS next_due_in
 """
 
@@ -238,6 +329,7 @@ class Recorded:
     opened: int
     closed: int
     next_due_in: float | None
+    queued: int = 0  # deliveries written for sending (suppressed ones not counted)
 
 
 async def claim_due_targets(
@@ -293,6 +385,7 @@ async def record_results(
         opened=row["opened"],
         closed=row["closed"],
         next_due_in=row["next_due_in"],
+        queued=row["queued"],
     )
 
 

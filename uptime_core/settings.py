@@ -78,6 +78,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Days of raw check results kept; rollups keep the statistics beyond.",
     )
+    alert_concurrency: int = Field(
+        default=20, ge=1, description="Deliveries one worker has in hand (sending or waiting)."
+    )
+    alert_send_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds one attempt at sending may take."
+    )
+    alert_retry_initial_seconds: float = Field(
+        default=1.0, gt=0, description="Wait before the first retry of a delivery (then doubles)."
+    )
+    alert_retry_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest wait between two attempts of a delivery."
+    )
+    alert_deadline_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A delivery not sent this long after it was written is given up (failed).",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections each process keeps.")
     db_connect_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a database connection."

@@ -154,6 +154,10 @@ class WorkerMetrics:
             "uptime_worker_database_statements_total",
             "Statements sent to the database (each one round trip), retries included.",
         )
+        self.deliveries = self.registry.counter(
+            "uptime_worker_deliveries_total",
+            "Notification attempts by channel kind and outcome (sent, retried, failed).",
+        )
         self.database_up = self.registry.gauge(
             "uptime_worker_database_up", "1 while the database answers, 0 during an outage."
         )

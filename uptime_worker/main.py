@@ -1,8 +1,9 @@
 """The worker process: lifecycle, signals, and its health and metrics endpoints.
 
 Starts its health server at once (so ``/healthz`` answers while the database is still away),
-connects to the database (retrying with backoff), then runs the check loop until SIGTERM or
-SIGINT, after which it winds down as ``loop.py`` describes and exits 0.
+connects to the database (retrying with backoff), then runs the check loop and the
+deliverers of notifications (``deliver.py``) until SIGTERM or SIGINT, after which both wind
+down as ``loop.py`` and ``deliver.py`` describe and it exits 0.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision
 from uptime_core.retention import maintain_partitions_once
 from uptime_core.settings import ConfigurationError, Settings
+from uptime_worker.deliver import Deliverer
 from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
 
 log = logging.getLogger("uptime.worker")
@@ -71,10 +73,17 @@ class Worker:
                 self.pool = connect.result()
                 if await self._wait_for_schema(self.pool):
                     maintenance = asyncio.create_task(self._maintain_partitions(self.pool))
+                    deliverer = asyncio.create_task(
+                        Deliverer(self.pool, self.settings, self.stopping, self.metrics).run()
+                    )
                     try:
                         await CheckLoop(self.pool, self.settings, self.stopping, self.metrics).run()
                     finally:
                         maintenance.cancel()
+                        # The check loop sets ``stopping`` when it winds down; the deliverer
+                        # then finishes its sends in flight and gives the rest back.
+                        self.stopping.set()
+                        await asyncio.gather(deliverer, return_exceptions=True)
                         await asyncio.gather(maintenance, return_exceptions=True)
             else:
                 connect.cancel()
