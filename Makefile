@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint types pytest bench lock schema clean
+.PHONY: help run test lint types pytest bench lock schema clean assets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,7 +25,22 @@ $(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e '.[dev]'
 	@touch $@ $(VENV)/.run-installed
 
-run: $(VENV)/.run-installed ## embedded PostgreSQL, migrations, API+UI on http://127.0.0.1:8000, a worker
+# GraphiQL's scripts and styles: from the npm registry at the versions
+# web/graphiql/package-lock.json pins, copied into the package, never committed. Without npm
+# the API still runs, and GET /graphql in a browser says how to get them.
+VENDOR := uptime_graphql/static/vendor
+
+$(VENDOR)/.installed: web/graphiql/package.json web/graphiql/package-lock.json web/graphiql/copy-vendor.mjs
+	@if command -v npm >/dev/null 2>&1; then \
+	    cd web/graphiql && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+	    && node copy-vendor.mjs ../../$(VENDOR) && touch ../../$@; \
+	else \
+	    echo "npm not found: GraphiQL at /graphql needs its files; install Node.js 18 or newer (with npm) and run make assets" >&2; \
+	fi
+
+assets: $(VENDOR)/.installed ## GraphiQL's files from the npm registry (needs npm)
+
+run: $(VENV)/.run-installed $(VENDOR)/.installed ## embedded PostgreSQL, migrations, API+UI on http://127.0.0.1:8000, a worker
 	exec $(BIN)/uptime run
 
 test: lint types pytest ## everything CI runs: lint, types, the whole suite on a throwaway PostgreSQL
@@ -37,7 +52,7 @@ lint: $(VENV)/.dev-installed ## ruff
 types: $(VENV)/.dev-installed ## mypy --strict on the three packages
 	$(BIN)/mypy uptime_core uptime_graphql uptime_worker
 
-pytest: $(VENV)/.dev-installed ## the test suite only
+pytest: $(VENV)/.dev-installed $(VENDOR)/.installed ## the test suite only
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev-installed ## run every benchmark in bench/ and print its table
@@ -50,4 +65,4 @@ lock: $(VENV)/.dev-installed ## re-pin constraints.txt from what is installed
 	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > constraints.txt
 
 clean: ## remove the virtual environment and caches (not the data directory)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache web/graphiql/node_modules $(VENDOR)

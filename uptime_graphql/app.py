@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
+from fastapi.staticfiles import StaticFiles
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET, UnsetType
@@ -16,13 +17,22 @@ from uptime_core.db import create_pool
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision
 from uptime_core.settings import Settings
+from uptime_graphql import graphiql
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.live import LiveEvents
 from uptime_graphql.schema import schema
 
 
 class Router(GraphQLRouter[Context, Any]):
-    """Refuses a subscription connection whose ``connection_init`` lacks the token."""
+    """Serves our own GraphiQL page; refuses a subscription connection whose
+    ``connection_init`` lacks the token."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(schema, graphql_ide="graphiql", **options)
+        self.settings = settings
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        return graphiql.page(request, token_required=self.settings.api_token is not None)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if not context.authorized:
@@ -71,9 +81,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             header_token=bearer(header),
         )
 
-    # GraphiQL is off until it can be served without fetching anything from outside the app.
-    router: GraphQLRouter[Context, Any] = Router(schema, graphql_ide=None, context_getter=context)
+    router: GraphQLRouter[Context, Any] = Router(settings, context_getter=context)
     app.include_router(router, prefix="/graphql")
+    app.mount(graphiql.STATIC_URL, StaticFiles(directory=graphiql.STATIC), name="static")
     return app
 
 
