@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint types pytest bench lock schema clean assets
+.PHONY: help run test lint types pytest bench lock schema clean assets browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,8 +52,23 @@ lint: $(VENV)/.dev-installed ## ruff
 types: $(VENV)/.dev-installed ## mypy --strict on the three packages
 	$(BIN)/mypy uptime_core uptime_graphql uptime_worker
 
-pytest: $(VENV)/.dev-installed $(VENDOR)/.installed ## the test suite only
+pytest: $(VENV)/.dev-installed $(VENDOR)/.installed browser ## the test suite only
 	$(BIN)/pytest
+
+# tests/browser drives Debian's Chromium through Playwright, which never downloads a browser
+# here. As root (CI) it is installed when missing; otherwise make says what to run.
+CHROMIUM := /usr/bin/chromium
+
+browser: ## Debian's Chromium for the browser tests (installed when missing, as root)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	elif [ "$$CI" = true ]; then \
+	    echo "$(CHROMIUM) is missing and CI cannot install it (needs root and apt-get)" >&2; exit 1; \
+	else \
+	    echo "$(CHROMIUM) is missing, so tests/browser will fail; install it with:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" >&2; \
+	fi
 
 bench: $(VENV)/.dev-installed ## run every benchmark in bench/ and print its table
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done

@@ -19,6 +19,7 @@ from uptime_core.migrations import current_revision
 from uptime_core.settings import Settings
 from uptime_graphql import graphiql
 from uptime_graphql.context import Context, bearer
+from uptime_graphql.dashboard import mount_dashboard
 from uptime_graphql.live import LiveEvents
 from uptime_graphql.schema import schema
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     router: GraphQLRouter[Context, Any] = Router(settings, context_getter=context)
     app.include_router(router, prefix="/graphql")
+    mount_dashboard(app)
     app.mount(graphiql.STATIC_URL, StaticFiles(directory=graphiql.STATIC), name="static")
     return app
 

@@ -1,0 +1,176 @@
+"""The dashboard at /ui in a real browser against the real product: add a target, watch it
+go UP and DOWN live, see validation errors by their field, delete it; the page talks to no
+host but its own; a token is asked for once."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import Hosts, StartUptime, Uptime
+from tests.support.peers import HttpPeer
+
+INTERVAL = 1
+FAILURE_THRESHOLD = 2
+
+
+async def open_dashboard(page: Page, uptime: Uptime) -> None:
+    await page.goto(f"{uptime.url}/ui")
+    await expect(page.get_by_role("heading", name="Targets")).to_be_visible()
+    await expect(page.locator("#live-state")).to_have_text("Live")
+    # Set once; a reload would lose it, so finding it later proves the page never reloaded.
+    await page.evaluate("window.loadedOnce = true")
+
+
+async def test_add_watch_up_and_down_validate_and_delete(
+    page: Page, page_hosts: Hosts, uptime: Uptime, artifacts: Path
+) -> None:
+    peer = await HttpPeer().start("127.0.0.1", None)
+    try:
+        await open_dashboard(page, uptime)
+        await expect(page.locator("#overview-note")).to_have_text("No targets yet: add one.")
+
+        # Add an HTTP target pointing at the local server.
+        await page.get_by_role("link", name="Add target").click()
+        await page.get_by_label("Name").fill("local shop")
+        await page.get_by_label("URL").fill(peer.url("/ok"))
+        await page.get_by_label("Interval (s)").fill(str(INTERVAL))
+        await page.get_by_label("Timeout (s)").fill("1")
+        await page.get_by_label("Down after failures").fill(str(FAILURE_THRESHOLD))
+        await page.get_by_label("Keyword", exact=True).fill("operational")
+        await page.get_by_role("button", name="Add target").click()
+        await expect(page.get_by_role("heading", name="local shop")).to_be_visible()
+
+        # Back on the overview it becomes UP, from the subscriptions alone.
+        await page.get_by_role("link", name="All targets").click()
+        row = page.locator("tbody#rows tr", has_text="local shop")
+        await expect(row.locator(".badge")).to_have_text("UP", timeout=INTERVAL * 3_000 + 3_000)
+        await expect(page.locator("#count-up")).to_have_text("1")
+        await expect(row.locator(".c-up").first).to_be_visible()
+        await page.screenshot(path=artifacts / "overview.png", full_page=True)
+
+        # Stop the server: DOWN within failure threshold x interval + 3 s.
+        await peer.stop()
+        stopped = time.monotonic()
+        allowed = FAILURE_THRESHOLD * INTERVAL + 3
+        await expect(row.locator(".badge")).to_have_text("DOWN", timeout=allowed * 1000)
+        took = time.monotonic() - stopped
+        assert took <= allowed, took
+        await expect(page.locator("#count-down")).to_have_text("1")
+        await expect(row.locator(".c-down").first).to_be_visible()
+        assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
+
+        # The target's page: chart, recent checks with their errors, the open incident.
+        await row.get_by_role("link", name="local shop").click()
+        await expect(page.locator("#target-status .badge")).to_have_text("DOWN")
+        await expect(page.locator("#chart svg[role=img]")).to_be_visible()
+        p95_line = page.locator("#chart path.p95")
+        await expect(p95_line).to_have_attribute("d", re.compile(r"^M[0-9.,]+"))
+        await expect(page.locator("#checks tr").first.locator(".error-text")).not_to_be_empty()
+        await expect(page.get_by_text("ongoing")).to_be_visible()
+        await page.get_by_label("Window").select_option("LAST_24_HOURS")
+        chart = page.locator("#chart svg")
+        await expect(chart).to_have_attribute("aria-label", re.compile(r"\d+ checks"))
+        await page.screenshot(path=artifacts / "target.png", full_page=True)
+
+        # An invalid port: the API's message appears by the port field; nothing is created.
+        await page.goto(f"{uptime.url}/ui/#/new")
+        await page.get_by_label("Name").fill("bad port")
+        await page.get_by_label("TCP").check()
+        await page.get_by_label("Host").fill("127.0.0.1")
+        await page.get_by_label("Port").fill("70000")
+        await page.get_by_role("button", name="Add target").click()
+        port_field = page.locator('.field[data-field="port"]')
+        await expect(port_field.locator(".field-error")).to_have_text("must be between 1 and 65535")
+        await expect(port_field.get_by_label("Port")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator('.field[data-field="host"] .field-error')).to_be_hidden()
+        await page.screenshot(path=artifacts / "validation.png", full_page=True)
+
+        # Delete, with confirmation; it is gone from the overview and from the API.
+        await page.get_by_role("link", name="All targets").click()
+        await page.locator("tbody#rows tr", has_text="local shop").get_by_role("link").click()
+        await page.get_by_role("button", name="Delete").click()
+        dialog = page.locator("dialog#confirm")
+        await expect(dialog).to_contain_text("local shop")
+        await dialog.get_by_role("button", name="Delete").click()
+        await expect(page.get_by_role("heading", name="Targets")).to_be_visible()
+        await expect(page.locator("tbody#rows tr")).to_have_count(0)
+        async with httpx.AsyncClient(base_url=uptime.url) as client:
+            query = {"query": "{ targets { edges { cursor } } }"}
+            answer = await client.post("/graphql", json=query)
+        assert answer.json()["data"]["targets"]["edges"] == []
+    finally:
+        if peer._server is not None and peer._server.is_serving():
+            await peer.stop()
+
+    # Must-show 2: nothing but the app's own host, over HTTP and WebSocket alike.
+    assert page_hosts.urls, "requests were recorded"
+    assert page_hosts.hosts == {uptime.host}, page_hosts.hosts
+    assert any(url.startswith("ws://") for url in page_hosts.urls), "subscriptions in use"
+    assert page_hosts.errors == []
+
+
+async def test_the_token_is_asked_once_and_kept(
+    page: Page, page_hosts: Hosts, start_uptime: StartUptime
+) -> None:
+    uptime = start_uptime(token="browser-s3cret")
+    await page.goto(f"{uptime.url}/ui/")
+    dialog = page.locator("dialog#token")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_label("API token").fill("wrong")
+    await dialog.get_by_role("button", name="Use token").click()
+    await expect(dialog).to_contain_text("refused")  # asked again, saying why
+    await dialog.get_by_label("API token").fill("browser-s3cret")
+    await dialog.get_by_role("button", name="Use token").click()
+    await expect(page.locator("#overview-note")).to_have_text("No targets yet: add one.")
+    await expect(page.locator("#live-state")).to_have_text("Live")
+
+    await page.reload()
+    await expect(page.locator("#live-state")).to_have_text("Live")
+    await expect(page.locator("#overview-note")).to_have_text("No targets yet: add one.")
+    await expect(dialog).to_be_hidden()
+    assert await page.evaluate("localStorage.getItem('uptime.token')") == "browser-s3cret"
+    assert page_hosts.hosts == {uptime.host}
+    assert page_hosts.errors == []
+
+
+async def sideways_overflow(page: Page) -> int:
+    width: int = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return width
+
+
+async def test_readable_at_375_pixels_and_usable_by_keyboard(
+    page: Page, page_hosts: Hosts, uptime: Uptime
+) -> None:
+    await page.set_viewport_size({"width": 375, "height": 740})
+    await open_dashboard(page, uptime)
+    # Keyboard only: tab to "Add target", press Enter, type into the focused name field.
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.textContent.trim() === 'Add target'"):
+            break
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await page.keyboard.type("keyboard target")
+    await page.get_by_label("URL").fill("http://127.0.0.1:9/")
+    await page.get_by_label("URL").press("Enter")  # submits the form
+    await expect(page.get_by_role("heading", name="keyboard target")).to_be_visible()
+    assert await sideways_overflow(page) <= 0, "the target page scrolls sideways at 375 px"
+    await page.get_by_role("link", name="All targets").click()
+    await expect(page.locator("tbody#rows tr")).to_have_count(1)
+    assert await sideways_overflow(page) <= 0, "the overview scrolls sideways at 375 px"
+    # Every form control has an accessible name.
+    await page.goto(f"{uptime.url}/ui/#/new")
+    unlabelled = await page.evaluate(
+        """[...document.querySelectorAll('input, select, textarea')]
+             .filter(el => !el.labels?.length && !el.getAttribute('aria-label'))
+             .map(el => el.name || el.id)"""
+    )
+    assert unlabelled == []
+    assert page_hosts.errors == []

@@ -1,0 +1,325 @@
+// The add/edit form: every kind, the HTTP options, and the API's ValidationErrors shown next
+// to the field they name. The browser's own validation is off (novalidate): the API decides,
+// so its message is the one shown.
+
+const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+let serial = 0;
+
+function field(name, label, control, { hint = "", kinds = "" } = {}) {
+  const id = `f-${name.replace(/\W/g, "-")}-${serial}`;
+  return `<div class="field" data-field="${name}" ${kinds ? `data-kinds="${kinds}"` : ""}>
+    <label for="${id}">${label}</label>
+    ${control.replace("%ID%", id).replace("%DESC%", `${id}-hint ${id}-error`)}
+    ${hint ? `<p class="hint" id="${id}-hint">${hint}</p>` : ""}
+    <p class="field-error" id="${id}-error" aria-live="polite"></p>
+  </div>`;
+}
+
+function text(name, label, value, options = {}) {
+  const type = options.type || "text";
+  const extra = options.inputmode ? `inputmode="${options.inputmode}"` : "";
+  return field(
+    name,
+    label,
+    `<input id="%ID%" name="${name}" type="${type}" ${extra} value="${esc(value)}" aria-describedby="%DESC%" ${options.required ? "required" : ""}>`,
+    options,
+  );
+}
+
+function check(name, label, checked, options = {}) {
+  const id = `f-${name.replace(/\W/g, "-")}-${serial}`;
+  return `<div class="field check" data-field="${name}" ${options.kinds ? `data-kinds="${options.kinds}"` : ""}>
+    <input id="${id}" name="${name}" type="checkbox" ${checked ? "checked" : ""} aria-describedby="${id}-error">
+    <label for="${id}">${label}</label>
+    <p class="field-error" id="${id}-error" aria-live="polite"></p>
+  </div>`;
+}
+
+function choice(name, label, value, values, options = {}) {
+  return field(
+    name,
+    label,
+    `<select id="%ID%" name="${name}" aria-describedby="%DESC%">${values
+      .map(([v, l]) => `<option value="${esc(v)}" ${v === value ? "selected" : ""}>${esc(l)}</option>`)
+      .join("")}</select>`,
+    options,
+  );
+}
+
+/** The form's HTML, filled from `t` (a target as the Target query reads it) when editing. */
+export function renderForm(t) {
+  serial++;
+  const http = t?.http || {};
+  const kind = t?.kind || "HTTP";
+  const assertion = http.jsonAssertion || {};
+  const headerNames = (http.headers || []).map((h) => h.name);
+  return `<form class="target-form" novalidate data-kind="${kind}">
+    <p class="form-error" role="alert" hidden></p>
+    <fieldset><legend>Target</legend>
+      ${text("name", "Name", t?.name ?? "", { required: true })}
+      <div class="field" data-field="kind"><span class="label" id="kind-label-${serial}">Kind</span>
+        <div class="segmented" role="radiogroup" aria-labelledby="kind-label-${serial}">
+          ${["HTTP", "TCP", "ICMP"]
+            .map(
+              (k) => `<label><input type="radio" name="kind" value="${k}" ${k === kind ? "checked" : ""}> ${k}</label>`,
+            )
+            .join("")}
+        </div>
+        <p class="field-error" aria-live="polite"></p>
+      </div>
+      ${text("url", "URL", t?.url ?? "", { kinds: "HTTP", type: "url", hint: "http:// or https://" })}
+      ${text("host", "Host", t?.host ?? "", { kinds: "TCP ICMP", hint: "A name or an IP address" })}
+      ${text("port", "Port", t?.port ?? "", { kinds: "TCP", inputmode: "numeric" })}
+    </fieldset>
+    <fieldset><legend>Schedule</legend>
+      <div class="row">
+        ${text("intervalSeconds", "Interval (s)", t?.intervalSeconds ?? 60, { inputmode: "numeric" })}
+        ${text("timeoutSeconds", "Timeout (s)", t?.timeoutSeconds ?? 10, { inputmode: "decimal" })}
+        ${text("failureThreshold", "Down after failures", t?.failureThreshold ?? 2, { inputmode: "numeric" })}
+        ${text("recoveryThreshold", "Up after passes", t?.recoveryThreshold ?? 2, { inputmode: "numeric" })}
+      </div>
+    </fieldset>
+    <fieldset data-kinds="HTTP"><legend>HTTP options</legend>
+      <div class="row">
+        ${choice("http.method", "Method", http.method || "GET", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((m) => [m, m]))}
+        ${text("http.acceptedStatusCodes", "Accepted status codes", (http.acceptedStatusCodes || ["200-299"]).join(", "), { hint: "e.g. 200-299, 301" })}
+        ${choice("http.ipFamily", "IP family", http.ipFamily || "any", [["any", "Any"], ["ipv4", "IPv4"], ["ipv6", "IPv6"]])}
+      </div>
+      ${field(
+        "http.headers",
+        "Request headers",
+        `<textarea id="%ID%" name="http.headers" rows="3" aria-describedby="%DESC%" placeholder="Name: value"></textarea>`,
+        {
+          hint: headerNames.length
+            ? `One “Name: value” per line. Current: ${esc(headerNames.join(", "))} (values are never shown); leave empty to keep them.`
+            : "One “Name: value” per line.",
+        },
+      )}
+      ${field("http.body", "Request body", `<textarea id="%ID%" name="http.body" rows="2" aria-describedby="%DESC%"></textarea>`, {
+        hint: http.hasBody ? "A body is set; leave empty to keep it." : "",
+      })}
+      <div class="row">
+        ${text("http.keyword", "Keyword", http.keyword ?? "", { hint: "Text the body must contain" })}
+        ${check("http.keywordAbsent", "Fail when the keyword is present", http.keywordAbsent)}
+      </div>
+      <div class="row">
+        ${text("http.jsonAssertion.path", "JSON path", assertion.path ?? "", { hint: "e.g. $.status" })}
+        ${choice("http.jsonAssertion.operator", "Operator", assertion.operator || "==", ["==", "!=", ">", ">=", "<", "<=", "contains", "exists"].map((o) => [o, o]))}
+        ${text("http.jsonAssertion.value", "Value (JSON)", assertion.value === undefined || assertion.value === null ? "" : JSON.stringify(assertion.value), { hint: "e.g. \"ok\" or 3" })}
+      </div>
+      <div class="row">
+        ${check("http.followRedirects", "Follow redirects", http.followRedirects ?? true)}
+        ${text("http.maxRedirects", "Max redirects", http.maxRedirects ?? 10, { inputmode: "numeric" })}
+        ${check("http.verifyTls", "Verify TLS certificates", http.verifyTls ?? true)}
+      </div>
+      <div class="row">
+        ${text("http.degradedLatencyMs", "Degraded above (ms)", http.degradedLatencyMs ?? "", { inputmode: "decimal" })}
+        ${text("http.certExpiryDays", "Warn when the certificate expires within (days)", http.certExpiryDays ?? "", { inputmode: "numeric" })}
+      </div>
+    </fieldset>
+    <fieldset data-kinds="TCP"><legend>TCP options</legend>
+      ${check("tcp.tls", "TLS handshake after connecting", t?.tls ?? false)}
+      <div class="row">
+        ${check("tcp.verifyTls", "Verify TLS certificates", true)}
+        ${text("tcp.certExpiryDays", "Warn when the certificate expires within (days)", "", { inputmode: "numeric" })}
+        ${text("tcp.degradedLatencyMs", "Degraded above (ms)", "", { inputmode: "decimal", hint: t ? "Leave empty to keep" : "" })}
+      </div>
+    </fieldset>
+    <fieldset data-kinds="ICMP"><legend>ICMP options</legend>
+      <div class="row">
+        ${text("icmp.degradedLatencyMs", "Degraded above (ms)", "", { inputmode: "decimal", hint: t ? "Leave empty to keep" : "" })}
+        ${choice("icmp.ipFamily", "IP family", "any", [["any", "Any"], ["ipv4", "IPv4"], ["ipv6", "IPv6"]])}
+      </div>
+    </fieldset>
+    <div class="form-actions">
+      <button type="submit" class="primary">${t ? "Save" : "Add target"}</button>
+      <a class="button" href="${t ? `#/target/${encodeURIComponent(t.id)}` : "#/"}">Cancel</a>
+    </div>
+  </form>`;
+}
+
+function kindOf(form) {
+  return form.querySelector("input[name=kind]:checked")?.value || "HTTP";
+}
+
+// Show only what the chosen kind uses.
+document.addEventListener("change", (event) => {
+  const form = event.target.closest?.("form.target-form");
+  if (form && event.target.name === "kind") showKind(form);
+});
+
+export function showKind(form) {
+  const kind = kindOf(form);
+  form.dataset.kind = kind;
+  form.querySelectorAll("[data-kinds]").forEach((el) => {
+    el.hidden = !el.dataset.kinds.split(" ").includes(kind);
+  });
+}
+
+const observer = new MutationObserver(() => {
+  document.querySelectorAll("form.target-form:not([data-ready])").forEach((form) => {
+    form.dataset.ready = "1";
+    showKind(form);
+  });
+});
+observer.observe(document.documentElement, { childList: true, subtree: true });
+
+function value(form, name) {
+  const el = form.elements[name];
+  if (!el) return undefined;
+  if (el.type === "checkbox") return el.checked;
+  return el.value.trim();
+}
+
+// Numbers as typed. GraphQL itself refuses a word where a number goes (with a message that
+// names no input field), so those are caught here and shown by their field.
+let local = [];
+const WHOLE = new Set([
+  "port", "intervalSeconds", "failureThreshold", "recoveryThreshold", "http.maxRedirects",
+  "http.certExpiryDays", "tcp.certExpiryDays",
+]);
+
+function number(form, name) {
+  const raw = value(form, name);
+  if (raw === "" || raw === undefined) return null;
+  const parsed = Number(raw);
+  if (!Number.isFinite(parsed) || (WHOLE.has(name) && !Number.isInteger(parsed))) {
+    local.push({ field: name, message: WHOLE.has(name) ? "must be a whole number" : "must be a number" });
+    return null;
+  }
+  return parsed;
+}
+
+function headers(raw) {
+  return raw
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const at = line.indexOf(":");
+      return at < 0 ? { name: line, value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1).trim() };
+    });
+}
+
+/** The form as a CreateTargetInput, or (editing `existing`) an UpdateTargetInput, and the
+ * problems found before asking the API (numbers that are not numbers). */
+export function formInput(form, existing) {
+  local = [];
+  const kind = kindOf(form);
+  const input = {
+    name: value(form, "name"),
+    kind,
+    intervalSeconds: number(form, "intervalSeconds"),
+    timeoutSeconds: number(form, "timeoutSeconds"),
+    failureThreshold: number(form, "failureThreshold"),
+    recoveryThreshold: number(form, "recoveryThreshold"),
+  };
+  if (kind === "HTTP") {
+    input.url = value(form, "url");
+    const http = {
+      method: value(form, "http.method"),
+      acceptedStatusCodes: value(form, "http.acceptedStatusCodes")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+      followRedirects: value(form, "http.followRedirects"),
+      maxRedirects: number(form, "http.maxRedirects"),
+      verifyTls: value(form, "http.verifyTls"),
+      keyword: value(form, "http.keyword") || null,
+      keywordAbsent: value(form, "http.keywordAbsent"),
+      degradedLatencyMs: number(form, "http.degradedLatencyMs"),
+      certExpiryDays: number(form, "http.certExpiryDays"),
+      ipFamily: value(form, "http.ipFamily"),
+    };
+    const headerText = value(form, "http.headers");
+    if (headerText || !existing) http.headers = headers(headerText);
+    const body = form.elements["http.body"].value;
+    if (body || !existing) http.body = body || null;
+    const path = value(form, "http.jsonAssertion.path");
+    if (path) {
+      const raw = value(form, "http.jsonAssertion.value");
+      let parsed = null;
+      if (raw) {
+        try {
+          parsed = JSON.parse(raw);
+        } catch {
+          parsed = raw; // a bare word is meant as a string
+        }
+      }
+      http.jsonAssertion = { path, operator: value(form, "http.jsonAssertion.operator"), value: parsed };
+    } else {
+      http.jsonAssertion = null;
+    }
+    input.http = http;
+  } else {
+    input.host = value(form, "host");
+    if (kind === "TCP") {
+      input.port = number(form, "port");
+      const tcp = { tls: value(form, "tcp.tls") };
+      if (tcp.tls) {
+        tcp.verifyTls = value(form, "tcp.verifyTls");
+        const days = number(form, "tcp.certExpiryDays");
+        if (days !== null) tcp.certExpiryDays = days;
+      }
+      const degraded = number(form, "tcp.degradedLatencyMs");
+      if (degraded !== null || !existing) tcp.degradedLatencyMs = degraded;
+      input.tcp = tcp;
+    } else {
+      const icmp = { ipFamily: value(form, "icmp.ipFamily") };
+      const degraded = number(form, "icmp.degradedLatencyMs");
+      if (degraded !== null || !existing) icmp.degradedLatencyMs = degraded;
+      input.icmp = icmp;
+    }
+  }
+  if (existing) input.id = existing.id;
+  return { input, problems: local };
+}
+
+/** The element of `form` showing errors for the API's `field` (e.g. `port`,
+ * `options.jsonAssertion.operator`, `options.headers[0]`). */
+export function fieldFor(form, name) {
+  const kind = kindOf(form).toLowerCase();
+  let path = String(name || "")
+    .replace(/^options\./, `${kind}.`)
+    .replace(/\[\d+\]/g, "");
+  while (path) {
+    const exact = form.querySelector(`.field[data-field="${CSS.escape(path)}"]`);
+    if (exact && !exact.closest("[hidden]")) return exact;
+    const inside = [...form.querySelectorAll(".field[data-field]")].find(
+      (f) => f.dataset.field.startsWith(`${path}.`) && !f.closest("[hidden]"),
+    );
+    if (inside) return inside;
+    path = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
+  }
+  return null;
+}
+
+/** Put each problem next to its field; the rest (and a summary) at the top. */
+export function showProblems(form, error) {
+  form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
+  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  const problems = error.problems.length ? error.problems : [{ field: error.field, message: error.message }];
+  const loose = [];
+  let first = null;
+  for (const problem of problems) {
+    const holder = fieldFor(form, problem.field);
+    if (!holder) {
+      loose.push(problem.field ? `${problem.field}: ${problem.message}` : problem.message);
+      continue;
+    }
+    const out = holder.querySelector(".field-error");
+    out.textContent = out.textContent ? `${out.textContent}; ${problem.message}` : problem.message;
+    const control = holder.querySelector("input, select, textarea");
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      first = first || control;
+    }
+  }
+  const summary = form.querySelector(".form-error");
+  const count = problems.length;
+  summary.textContent =
+    (loose.length ? loose.join("; ") : `${count === 1 ? "One field needs" : `${count} fields need`} attention.`);
+  summary.hidden = false;
+  (first || summary).focus?.();
+}
