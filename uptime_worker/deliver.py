@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -88,12 +89,12 @@ class Deliverer:
                     for delivery in claimed:
                         task = asyncio.create_task(self._deliver(delivery))
                         self.tasks[delivery.id] = task
-                        task.add_done_callback(lambda _, key=delivery.id: self._done(key))
+                        task.add_done_callback(functools.partial(self._done, delivery.id))
                 await self._pause()
         finally:
             await self._wind_down()
 
-    def _done(self, delivery_id: int) -> None:
+    def _done(self, delivery_id: int, _: asyncio.Task[None]) -> None:
         self.tasks.pop(delivery_id, None)
         self.freed.set()
 
@@ -125,16 +126,20 @@ class Deliverer:
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         deadline = time.monotonic() + max(delivery.seconds_left, 0.0)
+
+        async def failed(state: RetryCallState) -> None:
+            await self._attempt_failed(delivery, state)
+
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             wait=wait_exponential_jitter(
-                initial=self.settings.alert_retry_initial_seconds,
+                multiplier=self.settings.alert_retry_initial_seconds,
                 max=self.settings.alert_retry_max_seconds,
                 jitter=self.settings.alert_retry_initial_seconds,
             ),
             # Stop once the next attempt would start after the deadline.
             stop=lambda state: time.monotonic() + (state.upcoming_sleep or 0) >= deadline,
-            before_sleep=lambda state: self._attempt_failed(delivery, state),
+            before_sleep=failed,
             reraise=True,
         )
         try:

@@ -379,7 +379,7 @@ class CheckLoop:
     ) -> T:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(is_connection_error),
-            wait=wait_exponential_jitter(initial=0.05, max=2.0, jitter=0.25),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.25),
             stop=give_up,
             before_sleep=self._failed_attempt,
             reraise=True,

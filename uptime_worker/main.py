@@ -109,7 +109,7 @@ class Worker:
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(is_connection_error),
-            wait=wait_exponential_jitter(initial=0.5, max=10),
+            wait=wait_exponential_jitter(multiplier=0.5, max=10),
             before_sleep=first_failure,
             reraise=True,
         ):

@@ -39,13 +39,15 @@ class Received:
 
 
 class WebhookReceiver(HttpPeer):
-    """POSTs to any path are recorded. ``fail_first[path] = n`` answers 503 to the first n;
-    ``delay`` holds every answer that long (so a test can kill a sender mid-send)."""
+    """POSTs to any path are recorded. ``fail_first[path] = n`` answers 503 to the first n,
+    ``answer[path]`` always that status; ``delay`` holds every answer that long (so a test
+    can kill a sender mid-send)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.received: list[Received] = []
         self.fail_first: dict[str, int] = {}
+        self.answer: dict[str, int] = {}  # a fixed status for a path
         self.delay = 0.0
 
     def on(self, path: str) -> list[Received]:
@@ -59,6 +61,7 @@ class WebhookReceiver(HttpPeer):
         self.received.append(received)
         seen = len(self.on(request.path))
         status = 503 if seen <= self.fail_first.get(request.path, 0) else 200
+        status = self.answer.get(request.path, status)
         if self.delay:
             await asyncio.sleep(self.delay)
         await respond(writer, status, b"{}", {"Content-Type": "application/json"})
@@ -87,7 +90,8 @@ class SmtpServer:
         if self.security == "starttls":
             kwargs.update(tls_context=self.context, require_starttls=True)
         elif self.security == "tls":
-            kwargs.update(ssl_context=self.context)
+            # The whole connection is TLS, which aiosmtpd's AUTH-over-TLS check does not see.
+            kwargs.update(ssl_context=self.context, auth_require_tls=False, auth_required=False)
         else:
             kwargs.update(auth_required=False, auth_require_tls=False)
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
@@ -124,3 +128,18 @@ class SmtpServer:
     def copy(self) -> list[EmailMessage]:
         with self._lock:
             return list(self.messages)
+
+
+class SwitchableTarget(HttpPeer):
+    """A monitored service: ``/health`` answers 200 while ``healthy``, else 503."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.healthy = True
+
+    async def _route(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        if request.path == "/health":
+            status = 200 if self.healthy else 503
+            await respond(writer, status, b"ok" if self.healthy else b"broken")
+        else:
+            await super()._route(request, writer)
