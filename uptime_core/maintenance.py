@@ -11,7 +11,15 @@ statement marks results with ``in_maintenance_sql`` and statistics clip with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
 from zoneinfo import available_timezones
+
+import asyncpg
+
+from uptime_core.models import MaintenanceKind
+from uptime_core.probes import FieldError, TargetSettingsError
 
 # The longest weekly window, and so how many local days back a window covering an instant can
 # have started.
@@ -27,23 +35,28 @@ def _weekly_start(window: str, day: str) -> str:
     return f"(({day})::date + {window}.local_start) AT TIME ZONE {window}.time_zone"
 
 
+def covers_sql(window: str, at: str) -> str:
+    """A boolean SQL expression: the window row ``window`` covers the instant ``at``."""
+    start = _weekly_start(window, f"(({at}) AT TIME ZONE {window}.time_zone)::date - back.days")
+    return f"""CASE {window}.kind
+          WHEN 'once' THEN ({at}) >= {window}.starts_at AND ({at}) < {window}.ends_at
+          ELSE EXISTS (
+              SELECT 1
+              FROM generate_series(0, 7) AS back(days)
+              WHERE extract(isodow FROM (({at}) AT TIME ZONE {window}.time_zone)::date
+                                        - back.days)::smallint = ANY ({window}.weekdays)
+                AND ({at}) >= {start}
+                AND ({at}) < {start} + make_interval(secs => {window}.duration_seconds))
+      END"""
+
+
 def in_maintenance_sql(target_id: str, at: str) -> str:
     """A boolean SQL expression: the instant ``at`` lies in a window of ``target_id``."""
-    start = _weekly_start("m", f"(({at}) AT TIME ZONE m.time_zone)::date - back.days")
     return f"""EXISTS (
     SELECT 1
     FROM maintenance_window AS m
     WHERE {_applies("m", target_id)}
-      AND CASE m.kind
-          WHEN 'once' THEN ({at}) >= m.starts_at AND ({at}) < m.ends_at
-          ELSE EXISTS (
-              SELECT 1
-              FROM generate_series(0, 7) AS back(days)
-              WHERE extract(isodow FROM (({at}) AT TIME ZONE m.time_zone)::date - back.days)
-                        ::smallint = ANY (m.weekdays)
-                AND ({at}) >= {start}
-                AND ({at}) < {start} + make_interval(secs => m.duration_seconds))
-      END)"""
+      AND {covers_sql("m", at)})"""
 
 
 def maintenance_ranges_sql(target_id: str, start: str, end: str) -> str:
@@ -83,3 +96,177 @@ def _zones() -> set[str]:
     if not _ZONES:
         _ZONES.update(available_timezones())
     return _ZONES
+
+
+# -- windows as the API manages them ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaintenanceFields:
+    """A window's settings as given: ONCE needs ``starts_at`` and ``ends_at``; WEEKLY needs
+    ``weekdays`` (ISO, 1 = Monday), ``local_start``, ``duration_seconds`` and ``time_zone``."""
+
+    name: str
+    target_id: int | None
+    kind: MaintenanceKind
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    weekdays: list[int] | None = None
+    local_start: time | None = None
+    duration_seconds: int | None = None
+    time_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class MaintenanceRow(MaintenanceFields):
+    id: int = 0
+    created_at: datetime | None = None
+    active: bool = False  # the window covers this instant (for its target, or any target)
+
+
+MAX_NAME_LENGTH = 200
+
+
+def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
+    """The fields in canonical form (only the kind's own set); raises ``TargetSettingsError``
+    naming every bad field."""
+    problems: list[FieldError] = []
+    if not fields.name.strip() or len(fields.name) > MAX_NAME_LENGTH:
+        problems.append(FieldError("name", f"must be 1 to {MAX_NAME_LENGTH} characters"))
+    if fields.kind is MaintenanceKind.ONCE:
+        if fields.starts_at is None:
+            problems.append(FieldError("startsAt", "is required for a one-off window"))
+        if fields.ends_at is None:
+            problems.append(FieldError("endsAt", "is required for a one-off window"))
+        if fields.starts_at and fields.ends_at and fields.ends_at <= fields.starts_at:
+            problems.append(FieldError("endsAt", "must be after startsAt"))
+        for name, value in (("startsAt", fields.starts_at), ("endsAt", fields.ends_at)):
+            if value is not None and value.tzinfo is None:
+                problems.append(FieldError(name, "needs a UTC offset (e.g. 2026-12-01T22:00Z)"))
+        if problems:
+            raise TargetSettingsError(problems)
+        return MaintenanceFields(
+            fields.name, fields.target_id, fields.kind, fields.starts_at, fields.ends_at
+        )
+    days = sorted(set(fields.weekdays or []))
+    if not days:
+        problems.append(FieldError("weekdays", "needs at least one day"))
+    if fields.local_start is None:
+        problems.append(FieldError("localStart", "is required for a weekly window"))
+    duration = fields.duration_seconds
+    if duration is None or not 1 <= duration <= MAX_WEEKLY_SECONDS:
+        problems.append(
+            FieldError("durationSeconds", f"must be from 1 to {MAX_WEEKLY_SECONDS} (a week)")
+        )
+    if fields.time_zone is None or not is_time_zone(fields.time_zone):
+        problems.append(
+            FieldError("timeZone", "must be an IANA time zone name such as Europe/Paris or UTC")
+        )
+    if problems:
+        raise TargetSettingsError(problems)
+    return MaintenanceFields(
+        fields.name,
+        fields.target_id,
+        fields.kind,
+        weekdays=days,
+        local_start=fields.local_start,
+        duration_seconds=duration,
+        time_zone=fields.time_zone,
+    )
+
+
+_COLUMNS = (
+    "name, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds, time_zone"
+)
+_SELECT = f"""
+SELECT m.id, m.created_at, m.{_COLUMNS.replace(", ", ", m.")},
+       {covers_sql("m", "now()")} AS active
+FROM maintenance_window AS m
+"""
+
+
+def _row(record: asyncpg.Record) -> MaintenanceRow:
+    values = dict(record)
+    values["kind"] = MaintenanceKind(values["kind"])
+    values["weekdays"] = list(values["weekdays"]) if values["weekdays"] else None
+    return MaintenanceRow(**values)
+
+
+async def _check_target(connection: asyncpg.Connection, target_id: int | None) -> None:
+    if target_id is not None and not await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)", target_id
+    ):
+        raise TargetSettingsError([FieldError("targetId", "no target has this id")])
+
+
+def _values(fields: MaintenanceFields) -> list[Any]:
+    return [
+        fields.name,
+        fields.target_id,
+        fields.kind.value,
+        fields.starts_at,
+        fields.ends_at,
+        fields.weekdays,
+        fields.local_start,
+        fields.duration_seconds,
+        fields.time_zone,
+    ]
+
+
+async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> MaintenanceRow:
+    fields = check_maintenance_fields(fields)
+    async with pool.acquire() as connection:
+        await _check_target(connection, fields.target_id)
+        window_id = await connection.fetchval(
+            f"INSERT INTO maintenance_window ({_COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            *_values(fields),
+        )
+        row = await window_by_id(connection, window_id)
+    assert row is not None
+    return row
+
+
+async def update_window(
+    pool: asyncpg.Pool, window_id: int, fields: MaintenanceFields
+) -> MaintenanceRow | None:
+    fields = check_maintenance_fields(fields)
+    async with pool.acquire() as connection:
+        await _check_target(connection, fields.target_id)
+        status = await connection.execute(
+            "UPDATE maintenance_window SET (" + _COLUMNS + ") = "
+            "($2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE id = $1",
+            window_id,
+            *_values(fields),
+        )
+        if status != "UPDATE 1":
+            return None
+        return await window_by_id(connection, window_id)
+
+
+async def delete_window(pool: asyncpg.Pool, window_id: int) -> bool:
+    status = await pool.execute("DELETE FROM maintenance_window WHERE id = $1", window_id)
+    return bool(status == "DELETE 1")
+
+
+async def window_by_id(
+    connection: asyncpg.Connection | asyncpg.Pool, window_id: int
+) -> MaintenanceRow | None:
+    record = await connection.fetchrow(_SELECT + "WHERE m.id = $1", window_id)
+    return None if record is None else _row(record)
+
+
+async def list_windows(
+    pool: asyncpg.Pool, first: int, after_id: int | None, target_id: int | None = None
+) -> list[MaintenanceRow]:
+    """Windows in creation order; with ``target_id``, those that apply to it (its own and
+    the ones for all targets)."""
+    records = await pool.fetch(
+        _SELECT + "WHERE ($2::bigint IS NULL OR m.id > $2) "
+        "AND ($3::bigint IS NULL OR m.target_id IS NULL OR m.target_id = $3) "
+        "ORDER BY m.id LIMIT $1",
+        first,
+        after_id,
+        target_id,
+    )
+    return [_row(record) for record in records]
