@@ -6,6 +6,12 @@ Where a window's numbers come from:
 - the hourly rollup for whole hours that are not part of a whole (UTC) day;
 - the daily rollup for whole days.
 
+A window that ends now (every rolling window) reads the current hour and today from the
+rollups as well: they hold everything recorded so far, and no slot after now is recorded. So
+"last 24 hours" is a couple of hourly rows and today's daily row per target, not 24 rows and
+the raw results of the current hour. Several windows in one query read each piece once (the
+dashboard's 24 h, 7 d and 30 d share today and 7 d and 30 d the six days before).
+
 Rollups hold counts, latency sum, min and max, and a histogram of latencies in
 ``HISTOGRAM_BUCKETS`` log-spaced buckets; raw rows are counted into the same buckets when read,
 so a window gives the same answer whichever source covers it. Percentiles are interpolated
@@ -14,8 +20,8 @@ log-normal latencies they land within about 1 % of the exact value (docs/archite
 has the figures). No data is ``None``: never a ratio of 0 or 100 %.
 
 Rolling windows end at the database's ``now()``. Windows of a day or more start at the
-beginning of the hour they would start in, so that all but the current hour come from
-rollups (a "last 7 days" window is 7 days and up to one hour long).
+beginning of the hour they would start in, so that they come from rollups alone (a "last 7
+days" window is 7 days and up to one hour long).
 """
 
 from __future__ import annotations
@@ -147,49 +153,41 @@ class Uptime:
 
 
 _LAST = HISTOGRAM_BUCKETS - 1
-# Histogram sums only for the parts of windows that want percentiles: summing 60 columns is
-# most of the work of reading a rollup.
-_HISTOGRAM_SUMS = ", ".join(f"sum(x.{c}) AS {c}" for c in HISTOGRAM_COLUMNS)
-_NO_HISTOGRAM = ", ".join(f"NULL::bigint AS {c}" for c in HISTOGRAM_COLUMNS)
-_HISTOGRAM_FROM_RAW = ", ".join(
-    f"count(*) FILTER (WHERE want_histogram AND bucket = {i}) AS {column}"
-    for i, column in enumerate(HISTOGRAM_COLUMNS)
-)
-_ROLLUP_PART = """
-    SELECT s.ns, x.target_id, sum(x.up + x.degraded + x.down) AS checks,
-           sum(x.down) AS failures, sum(x.latency_count) AS latency_count,
-           sum(x.latency_sum) AS latency_sum, min(x.latency_min) AS latency_min,
-           max(x.latency_max) AS latency_max, {sums}
-    FROM segment AS s JOIN {table} AS x
-      ON s.source = '{source}' AND {histogram}s.want_histogram
-     AND x.target_id = ANY($1::bigint[])
-     AND x.bucket_start >= s.lo AND x.bucket_start < s.hi
-    GROUP BY s.ns, x.target_id"""
+_HISTOGRAM_SUMS = ", ".join(f"sum(x.{c})" for c in HISTOGRAM_COLUMNS)
+_HISTOGRAM_LIST = ", ".join(f"x.{c}" for c in HISTOGRAM_COLUMNS)
 
 
-def _rollup_parts(table: str, source: str) -> str:
-    with_histogram = _ROLLUP_PART.format(
-        sums=_HISTOGRAM_SUMS, table=table, source=source, histogram=""
+def _rollup_rows(columns: str, *, histogram: bool) -> str:
+    """Rows of both rollup tables inside the segments that read them (only those that want a
+    histogram, if ``histogram``), with the segment's id."""
+    wanted = "AND s.want_histogram" if histogram else ""
+    return " UNION ALL ".join(
+        f"""
+        SELECT s.id, x.target_id, {columns}
+        FROM segment AS s JOIN {table} AS x
+          ON s.source = '{source}' {wanted} AND x.target_id = ANY($1::bigint[])
+         AND x.bucket_start >= s.lo AND x.bucket_start < s.hi"""
+        for source, table in ROLLUP_TABLES.items()
     )
-    without = _ROLLUP_PART.format(sums=_NO_HISTOGRAM, table=table, source=source, histogram="NOT ")
-    return f"{with_histogram}\n    UNION ALL{without}"
 
-
-_HISTOGRAM_TOTALS = ", ".join(
-    f"sum(p.{c}) FILTER (WHERE w.want_percentiles)" for c in HISTOGRAM_COLUMNS
-)
 
 # $1 target ids; per window: $2 fixed start, $3 fixed end, $4 rolling length (s), $5 snap the
 # start to its hour, $7 whether to compute percentiles; $6 whether rollups may be read (False:
 # raw only, for checks and benchmarks).
 #
-# win: each window's bounds, and its whole hours and whole days (UTC). seg: the window cut into
-# raw edges, hourly and daily parts. segment: those parts, each read once however many windows
-# share it (the current hour, for rolling windows). parts, totals: counts, latency and the
-# histogram per window and target. buckets, quantile: per window and target, the bucket each
-# percentile falls in, and the value interpolated inside it: the density is taken as linear in
-# log-latency, sloped as the neighbouring buckets suggest (never negative), and the percentile
-# is where its integral reaches q; clamped to the window's min and max.
+# win: each window's bounds, its whole hours and whole days (UTC). A window that ends now or
+# later reads the current hour and today from the rollups too: they hold everything recorded so
+# far, and nothing is recorded for a slot after now. seg: the window cut into raw edges, hourly
+# and daily parts. cut, piece, segment: those parts cut again where another window's part
+# starts or ends, so that each piece is read once however many windows cover it (24 h, 7 d and
+# 30 d share today, 7 d and 30 d the six days before). covers: which windows cover a segment.
+# raw: raw results per segment, target and histogram bucket. parts, totals: counts and latency
+# per window and target. summed: the rollups' histograms summed per window and target, where
+# the window wants percentiles. histogram: the non-empty buckets per window and target, one
+# row each. buckets, quantile: the bucket each percentile falls in, and the value interpolated
+# inside it: the density is taken as linear in log-latency, sloped as the neighbouring buckets
+# suggest (never negative), and the percentile is where its integral reaches q; clamped to the
+# window's min and max.
 UPTIME_SQL = f"""
 WITH given AS (
     SELECT n, want_percentiles,
@@ -204,11 +202,16 @@ win AS (
     SELECT n, lo, hi, want_percentiles,
            CASE WHEN $6 THEN date_trunc('hour', lo + interval '1 hour' - interval '1 microsecond',
                                         'UTC') ELSE hi END AS h_lo,
-           CASE WHEN $6 THEN date_trunc('hour', hi, 'UTC') ELSE hi END AS h_hi,
+           CASE WHEN $6 THEN date_trunc('hour', open_hi, 'UTC') ELSE hi END AS h_hi,
            CASE WHEN $6 THEN date_trunc('day', lo + interval '1 day' - interval '1 microsecond',
                                         'UTC') ELSE hi END AS d_lo,
-           CASE WHEN $6 THEN date_trunc('day', hi, 'UTC') ELSE hi END AS d_hi
+           CASE WHEN $6 THEN date_trunc('day', open_hi, 'UTC') ELSE hi END AS d_hi
     FROM given
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN hi >= now()
+                    THEN greatest(hi, date_trunc('day', now(), 'UTC') + interval '1 day')
+                    ELSE hi END
+    ) AS open(open_hi)
 ),
 seg AS (
     SELECT w.n, s.source, s.lo, s.hi
@@ -216,57 +219,100 @@ seg AS (
     CROSS JOIN LATERAL (VALUES
         ('raw', w.lo, CASE WHEN w.h_lo < w.h_hi THEN w.h_lo ELSE w.hi END),
         ('raw', CASE WHEN w.h_lo < w.h_hi THEN w.h_hi ELSE w.hi END, w.hi),
-        ('hour', w.h_lo, CASE WHEN w.d_lo < w.d_hi THEN w.d_lo ELSE w.h_hi END),
-        ('hour', CASE WHEN w.d_lo < w.d_hi THEN w.d_hi ELSE w.h_hi END, w.h_hi),
+        ('hour', w.h_lo, CASE WHEN w.d_lo <= w.d_hi THEN w.d_lo ELSE w.h_hi END),
+        ('hour', CASE WHEN w.d_lo <= w.d_hi THEN w.d_hi ELSE w.h_hi END, w.h_hi),
         ('day', w.d_lo, w.d_hi)
     ) AS s(source, lo, hi)
     WHERE s.lo < s.hi
 ),
+cut AS (
+    SELECT source, lo AS at FROM seg
+    UNION
+    SELECT source, hi FROM seg
+),
+piece AS (
+    SELECT source, at AS lo, lead(at) OVER (PARTITION BY source ORDER BY at) AS hi FROM cut
+),
 segment AS (
-    SELECT seg.source, seg.lo, seg.hi, array_agg(seg.n) AS ns,
+    SELECT row_number() OVER () AS id, p.source, p.lo, p.hi,
            bool_or(w.want_percentiles) AS want_histogram
-    FROM seg JOIN win AS w ON w.n = seg.n
-    GROUP BY seg.source, seg.lo, seg.hi
+    FROM piece AS p
+    JOIN seg ON seg.source = p.source AND seg.lo <= p.lo AND p.hi <= seg.hi
+    JOIN win AS w ON w.n = seg.n
+    GROUP BY p.source, p.lo, p.hi
+),
+covers AS (
+    SELECT s.id, w.n, w.want_percentiles
+    FROM segment AS s
+    JOIN seg ON seg.source = s.source AND seg.lo <= s.lo AND s.hi <= seg.hi
+    JOIN win AS w ON w.n = seg.n
 ),
 raw AS (
-    SELECT s.ns, s.want_histogram, r.target_id, r.status, r.latency_ms,
-           CASE WHEN r.latency_ms IS NOT NULL THEN {bucket_sql("r.latency_ms")} END AS bucket
+    SELECT s.id, r.target_id,
+           CASE WHEN r.latency_ms IS NOT NULL THEN {bucket_sql("r.latency_ms")} END AS bucket,
+           count(*) AS checks, count(*) FILTER (WHERE r.status = 'down') AS failures,
+           count(r.latency_ms) AS latency_count, coalesce(sum(r.latency_ms), 0) AS latency_sum,
+           min(r.latency_ms) AS latency_min, max(r.latency_ms) AS latency_max
     FROM segment AS s JOIN check_result AS r
       ON s.source = 'raw' AND r.target_id = ANY($1::bigint[])
      AND r.scheduled_for >= s.lo AND r.scheduled_for < s.hi
+    GROUP BY s.id, r.target_id, 3
 ),
 parts AS (
-    SELECT ns, target_id, count(*) AS checks, count(*) FILTER (WHERE status = 'down') AS failures,
-           count(latency_ms) AS latency_count, coalesce(sum(latency_ms), 0) AS latency_sum,
-           min(latency_ms) AS latency_min, max(latency_ms) AS latency_max,
-           {_HISTOGRAM_FROM_RAW}
+    SELECT id, target_id, sum(checks) AS checks, sum(failures) AS failures,
+           sum(latency_count) AS latency_count, sum(latency_sum) AS latency_sum,
+           min(latency_min) AS latency_min, max(latency_max) AS latency_max
     FROM raw
-    GROUP BY ns, want_histogram, target_id
+    GROUP BY id, target_id
     UNION ALL
-    {_rollup_parts("check_rollup_hourly", "hour")}
-    UNION ALL
-    {_rollup_parts("check_rollup_daily", "day")}
+    SELECT id, target_id, sum(up + degraded + down), sum(down), sum(latency_count),
+           sum(latency_sum), min(latency_min), max(latency_max)
+    FROM ({
+    _rollup_rows(
+        "x.up, x.degraded, x.down, x.latency_count, x.latency_sum, x.latency_min, x.latency_max",
+        histogram=False,
+    )
+}) AS x
+    GROUP BY id, target_id
 ),
 totals AS (
-    SELECT w.n, p.target_id, sum(p.checks) AS checks, sum(p.failures) AS failures,
-           sum(p.latency_count) AS latency_count, sum(p.latency_sum) AS latency_sum,
-           min(p.latency_min) AS latency_min, max(p.latency_max) AS latency_max,
-           ARRAY[{_HISTOGRAM_TOTALS}]::float8[] AS histogram
-    FROM parts AS p
-    CROSS JOIN LATERAL unnest(p.ns) AS u(n)
-    JOIN win AS w ON w.n = u.n
-    GROUP BY w.n, p.target_id
+    SELECT c.n, p.target_id, sum(p.checks)::bigint AS checks,
+           sum(p.failures)::bigint AS failures, sum(p.latency_count)::bigint AS latency_count,
+           sum(p.latency_sum) AS latency_sum, min(p.latency_min) AS latency_min,
+           max(p.latency_max) AS latency_max
+    FROM parts AS p JOIN covers AS c ON c.id = p.id
+    GROUP BY c.n, p.target_id
+),
+summed AS (
+    SELECT c.n, x.target_id, ARRAY[{_HISTOGRAM_SUMS}] AS histogram
+    FROM ({_rollup_rows(_HISTOGRAM_LIST, histogram=True)}) AS x
+    JOIN covers AS c ON c.id = x.id AND c.want_percentiles
+    GROUP BY c.n, x.target_id
+),
+histogram AS (
+    SELECT n, target_id, b, sum(c)::float8 AS c
+    FROM (
+        SELECT c.n, r.target_id, r.bucket AS b, r.latency_count AS c
+        FROM raw AS r JOIN covers AS c ON c.id = r.id AND c.want_percentiles
+        WHERE r.bucket IS NOT NULL
+        UNION ALL
+        SELECT s.n, s.target_id, e.b - 1, e.c
+        FROM summed AS s CROSS JOIN LATERAL unnest(s.histogram) WITH ORDINALITY AS e(c, b)
+        WHERE e.c > 0
+    ) AS h
+    GROUP BY n, target_id, b
 ),
 buckets AS (
     -- Only the non-empty buckets: they alone move the running count.
-    SELECT t.n, t.target_id, h.b - 1 AS b, h.c, t.latency_count, t.latency_min, t.latency_max,
-           sum(h.c) OVER (PARTITION BY t.n, t.target_id ORDER BY h.b) AS cum,
-           coalesce(t.histogram[h.b - 1], 0) AS prev_c,
-           coalesce(t.histogram[h.b + 1], 0) AS next_c
-    FROM totals AS t
-    JOIN win AS w ON w.n = t.n AND w.want_percentiles
-    CROSS JOIN LATERAL unnest(t.histogram) WITH ORDINALITY AS h(c, b)
-    WHERE t.latency_count > 0 AND h.c > 0
+    SELECT h.n, h.target_id, h.b, h.c, t.latency_count, t.latency_min, t.latency_max,
+           sum(h.c) OVER running AS cum,
+           CASE WHEN lag(h.b) OVER running = h.b - 1 THEN lag(h.c) OVER running
+                ELSE 0 END AS prev_c,
+           CASE WHEN lead(h.b) OVER running = h.b + 1 THEN lead(h.c) OVER running
+                ELSE 0 END AS next_c
+    FROM histogram AS h
+    JOIN totals AS t ON t.n = h.n AND t.target_id = h.target_id
+    WINDOW running AS (PARTITION BY h.n, h.target_id ORDER BY h.b)
 ),
 quantile AS (
     -- The bucket holding the q-th rank is the one whose running count first reaches it.

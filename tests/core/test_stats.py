@@ -18,6 +18,7 @@ from uptime_core.stats import (
     Range,
     Uptime,
     UptimeWindow,
+    Window,
     bucket_bounds,
     rebuild_rollups,
     uptime_for_targets,
@@ -210,6 +211,34 @@ async def test_a_window_reads_the_same_from_rollups_and_raw(
     measured = [c[2] for c in inside if c[2] is not None]
     assert answer.latency is not None
     assert answer.latency.max_ms == max(measured)
+
+
+async def test_windows_ending_now_read_today_from_rollups_and_agree_with_raw(
+    db: asyncpg.Connection, midnight: datetime
+) -> None:
+    """A window that ends now (or later) reads the current hour and today from the rollups,
+    which hold everything recorded so far: the answer is still the one raw results give."""
+    target_id = await new_target(db)
+    now: datetime = await db.fetchval("SELECT now()")
+    start = midnight - timedelta(days=8, minutes=17)
+    rng = random.Random(11)
+    checks = [
+        (t, rng.choice(["up"] * 6 + ["down", "degraded"]), rng.uniform(1, 400) if n % 7 else None)
+        for n, t in enumerate(slots(start, (now - start) // MINUTE))
+    ]
+    await record_history(db, target_id, checks)
+    windows: list[Window] = [
+        UptimeWindow.LAST_HOUR,
+        UptimeWindow.LAST_24_HOURS,
+        UptimeWindow.LAST_7_DAYS,
+        Range(midnight - timedelta(days=3, minutes=41), now + timedelta(hours=30)),
+    ]
+    answers = (await uptime_for_targets(db, [target_id], windows))[target_id]
+    bounds: list[Window] = [Range(a.start, a.end) for a in answers]
+    raw = (await uptime_for_targets(db, [target_id], bounds, use_rollups=False))[target_id]
+    for fast, slow in zip(answers, raw, strict=True):
+        assert_same(fast, slow)
+        assert fast.checks == sum(1 for c in checks if fast.start <= c[0] < fast.end) > 0
 
 
 async def test_many_targets_and_windows_in_one_query(
