@@ -220,7 +220,7 @@ async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRo
             """
             INSERT INTO notification_channel (name, kind, config, all_targets, enabled,
                                               reminder_interval_seconds)
-            VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id
+            VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) RETURNING id
             """,
             fields.name,
             fields.kind.value,
@@ -248,7 +248,7 @@ async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> Ch
         await connection.execute(
             """
             UPDATE notification_channel
-            SET name = $2, kind = $3, config = $4::jsonb, all_targets = $5, enabled = $6,
+            SET name = $2, kind = $3, config = $4::text::jsonb, all_targets = $5, enabled = $6,
                 reminder_interval_seconds = $7, updated_at = now()
             WHERE id = $1
             """,

@@ -10,9 +10,18 @@ import asyncpg
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from uptime_core import targets
+from uptime_core import alerting, maintenance, targets
 from uptime_core.probes import FieldError, TargetSettingsError
 from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
+from uptime_graphql.inputs.channel import (
+    CreateChannelInput,
+    CreateMaintenanceWindowInput,
+    UpdateChannelInput,
+    UpdateMaintenanceWindowInput,
+    changed_channel_fields,
+    channel_fields,
+    maintenance_fields,
+)
 from uptime_graphql.inputs.target import (
     CreateTargetInput,
     UpdateTargetInput,
@@ -20,13 +29,27 @@ from uptime_graphql.inputs.target import (
     option_changes,
     rename_option_fields,
 )
+from uptime_graphql.types.channel import Delivery, NotificationChannel
+from uptime_graphql.types.maintenance import MaintenanceWindow
 from uptime_graphql.types.node import parse_global_id
 from uptime_graphql.types.target import Target
 
 TargetResult = Annotated[Target | ValidationError | NotFoundError, strawberry.union("TargetResult")]
 
 
-@strawberry.type(description="The target is gone, with its history.")
+ChannelResult = Annotated[
+    NotificationChannel | ValidationError | NotFoundError, strawberry.union("ChannelResult")
+]
+TestChannelResult = Annotated[Delivery | NotFoundError, strawberry.union("TestChannelResult")]
+MaintenanceWindowResult = Annotated[
+    MaintenanceWindow | ValidationError | NotFoundError,
+    strawberry.union("MaintenanceWindowResult"),
+]
+
+
+@strawberry.type(
+    description="The object is gone (a target with its history, a channel with its deliveries)."
+)
 class Deleted:
     id: strawberry.ID
 
@@ -65,6 +88,11 @@ async def _change_state(
     target_id = _target_id(id)
     row = None if target_id is None else await change(info.context.pool, target_id)
     return not_found(id) if row is None else Target.from_row(row)
+
+
+def _key(value: str, type_name: str) -> int | None:
+    parsed = parse_global_id(value, type_name)
+    return None if parsed is None else parsed[1]
 
 
 def _chosen_options(given: CreateTargetInput | UpdateTargetInput, kind: str) -> Any:
@@ -142,3 +170,90 @@ class Mutation:
     @strawberry.mutation(description="Make a target due at once (unless paused or running).")
     async def check_target_now(self, info: strawberry.Info, id: strawberry.ID) -> TargetResult:
         return await _change_state(info, id, targets.check_target_now)
+
+    # -- alerting --------------------------------------------------------------------------
+
+    @strawberry.mutation(description="Create a notification channel (secrets are write-only).")
+    async def create_channel(
+        self, info: strawberry.Info, input: CreateChannelInput
+    ) -> ChannelResult:
+        try:
+            row = await alerting.create_channel(info.context.pool, channel_fields(input))
+        except TargetSettingsError as error:
+            return validation_error(error)
+        return NotificationChannel.from_row(row)
+
+    @strawberry.mutation(description="Change a channel; absent fields (and secrets) are kept.")
+    async def update_channel(
+        self, info: strawberry.Info, input: UpdateChannelInput
+    ) -> ChannelResult:
+        channel_id = _key(input.id, "NotificationChannel")
+        if channel_id is None:
+            return not_found(input.id)
+        try:
+            row = await alerting.update_channel(
+                info.context.pool,
+                channel_id,
+                lambda current: changed_channel_fields(current, input),
+            )
+        except TargetSettingsError as error:
+            return validation_error(error)
+        return not_found(input.id) if row is None else NotificationChannel.from_row(row)
+
+    @strawberry.mutation(description="Delete a channel with its deliveries.")
+    async def delete_channel(self, info: strawberry.Info, id: strawberry.ID) -> DeleteResult:
+        channel_id = _key(id, "NotificationChannel")
+        if channel_id is None or not await alerting.delete_channel(info.context.pool, channel_id):
+            return not_found(id)
+        return Deleted(id=id)
+
+    @strawberry.mutation(
+        description="Queue a test message to a channel; the workers send it like any other "
+        "(follow it in `deliveries`)."
+    )
+    async def test_channel(self, info: strawberry.Info, id: strawberry.ID) -> TestChannelResult:
+        channel_id = _key(id, "NotificationChannel")
+        row = (
+            None
+            if channel_id is None
+            else await alerting.queue_test_message(info.context.pool, channel_id)
+        )
+        return not_found(id) if row is None else Delivery.from_row(row)
+
+    @strawberry.mutation(description="Create a maintenance window.")
+    async def create_maintenance_window(
+        self, info: strawberry.Info, input: CreateMaintenanceWindowInput
+    ) -> MaintenanceWindowResult:
+        try:
+            row = await maintenance.create_window(info.context.pool, maintenance_fields(input))
+        except TargetSettingsError as error:
+            return validation_error(error)
+        return MaintenanceWindow.from_row(row)
+
+    @strawberry.mutation(description="Change a maintenance window; absent fields are unchanged.")
+    async def update_maintenance_window(
+        self, info: strawberry.Info, input: UpdateMaintenanceWindowInput
+    ) -> MaintenanceWindowResult:
+        window_id = _key(input.id, "MaintenanceWindow")
+        current = (
+            None
+            if window_id is None
+            else await maintenance.window_by_id(info.context.pool, window_id)
+        )
+        if window_id is None or current is None:
+            return not_found(input.id)
+        try:
+            fields = maintenance_fields(input, current)
+            row = await maintenance.update_window(info.context.pool, window_id, fields)
+        except TargetSettingsError as error:
+            return validation_error(error)
+        return not_found(input.id) if row is None else MaintenanceWindow.from_row(row)
+
+    @strawberry.mutation(description="Delete a maintenance window.")
+    async def delete_maintenance_window(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DeleteResult:
+        window_id = _key(id, "MaintenanceWindow")
+        if window_id is None or not await maintenance.delete_window(info.context.pool, window_id):
+            return not_found(id)
+        return Deleted(id=id)

@@ -1,13 +1,29 @@
-"""Queries: targets (paged, filtered), one target, any node by id."""
+"""Queries: targets (paged, filtered), one target, any node by id; notification channels,
+their deliveries and maintenance windows."""
 
 from __future__ import annotations
 
 import strawberry
 
 from uptime_core import __version__
+from uptime_core.alerting import channel_by_id
+from uptime_core.maintenance import window_by_id
 from uptime_core.targets import incident_by_id, list_targets
+from uptime_graphql.types.channel import (
+    DeliveryConnection,
+    DeliveryState,
+    NotificationChannel,
+    NotificationChannelConnection,
+    channels_page,
+    deliveries_page,
+)
 from uptime_graphql.types.enums import TargetStatus
 from uptime_graphql.types.incident import Incident
+from uptime_graphql.types.maintenance import (
+    MaintenanceWindow,
+    MaintenanceWindowConnection,
+    windows_page,
+)
 from uptime_graphql.types.node import Node, PageInfo, cursor, parse_global_id
 from uptime_graphql.types.target import Target, TargetConnection, TargetEdge, after_key, page_size
 
@@ -63,4 +79,59 @@ class Query:
         if type_name == "Incident":
             incident = await incident_by_id(info.context.pool, key)
             return None if incident is None else Incident.from_row(incident)
+        if type_name == "NotificationChannel":
+            channel = await channel_by_id(info.context.pool, key)
+            return None if channel is None else NotificationChannel.from_row(channel)
+        if type_name == "MaintenanceWindow":
+            window = await window_by_id(info.context.pool, key)
+            return None if window is None else MaintenanceWindow.from_row(window)
         return None
+
+    @strawberry.field(description="Notification channels in creation order.")
+    async def channels(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> NotificationChannelConnection:
+        return await channels_page(
+            info.context.pool, page_size(first, default=50), after_key(after, int)
+        )
+
+    @strawberry.field(
+        description="Deliveries (the outbox), newest first: their state, attempts and last "
+        "error; optionally of one channel or in one state."
+    )
+    async def deliveries(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        channel_id: strawberry.ID | None = None,
+        state: DeliveryState | None = None,
+    ) -> DeliveryConnection:
+        channel = None if channel_id is None else parse_global_id(channel_id, "NotificationChannel")
+        return await deliveries_page(
+            info.context.pool,
+            page_size(first, default=50),
+            after_key(after, int),
+            # An id that is not a channel's matches no delivery.
+            None if channel_id is None else (channel[1] if channel else -1),
+            state,
+        )
+
+    @strawberry.field(
+        description="Maintenance windows in creation order; with targetId, those that apply "
+        "to that target (its own and those for all targets)."
+    )
+    async def maintenance_windows(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        target_id: strawberry.ID | None = None,
+    ) -> MaintenanceWindowConnection:
+        target = None if target_id is None else parse_global_id(target_id, "Target")
+        return await windows_page(
+            info.context.pool,
+            page_size(first, default=50),
+            after_key(after, int),
+            None if target_id is None else (target[1] if target else -1),
+        )

@@ -1,0 +1,261 @@
+"""Inputs for notification channels and maintenance windows, and their translation to the
+core's fields. Secrets are accepted here and never returned; an update that leaves a secret
+out keeps the stored one (null clears an optional one)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+import strawberry
+
+from uptime_core.alerting import ChannelFields, ChannelRow, validate_channel_config
+from uptime_core.maintenance import MaintenanceFields, MaintenanceRow
+from uptime_core.probes import FieldError, TargetSettingsError
+from uptime_graphql.types.channel import ChannelKind
+from uptime_graphql.types.maintenance import MaintenanceKind, Weekday
+from uptime_graphql.types.node import parse_global_id
+
+
+@strawberry.input(description="A generic JSON webhook; absent fields keep their value.")
+class WebhookInput:
+    url: str | None = strawberry.UNSET
+    secret: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Signs each body with HMAC-SHA256 (X-Uptime-Signature); write-only, null "
+        "removes it.",
+    )
+
+
+@strawberry.input(description="A Slack-compatible incoming webhook.")
+class SlackInput:
+    url: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The incoming webhook URL; write-only (a secret)."
+    )
+
+
+@strawberry.input(description="Email over SMTP; absent fields keep their value.")
+class EmailInput:
+    host: str | None = strawberry.UNSET
+    port: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Default: 587 (starttls), 465 (tls), 25 (none)."
+    )
+    security: str | None = strawberry.field(
+        default=strawberry.UNSET, description="starttls (default), tls (implicit) or none."
+    )
+    username: str | None = strawberry.UNSET
+    password: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Write-only; null removes it with the username."
+    )
+    from_address: str | None = strawberry.field(default=strawberry.UNSET, name="from")
+    to_addresses: list[str] | None = strawberry.field(default=strawberry.UNSET, name="to")
+
+
+_SETTINGS_FIELDS = {
+    ChannelKind.WEBHOOK: ("url", "secret"),
+    ChannelKind.SLACK: ("url",),
+    ChannelKind.EMAIL: (
+        "host",
+        "port",
+        "security",
+        "username",
+        "password",
+        "from_address",
+        "to_addresses",
+    ),
+}
+
+
+@strawberry.input(description="A new notification channel.")
+class CreateChannelInput:
+    name: str
+    kind: ChannelKind
+    enabled: bool = True
+    all_targets: bool = strawberry.field(
+        default=False, description="Watch every target, present and future."
+    )
+    target_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="The targets to watch (without allTargets)."
+    )
+    reminder_interval_seconds: int | None = strawberry.field(
+        default=None, description="While a target stays down, remind this often (at least 60)."
+    )
+    webhook: WebhookInput | None = None
+    slack: SlackInput | None = None
+    email: EmailInput | None = None
+
+
+@strawberry.input(description="Changes to a channel; absent fields are unchanged.")
+class UpdateChannelInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    kind: ChannelKind | None = strawberry.UNSET
+    enabled: bool | None = strawberry.UNSET
+    all_targets: bool | None = strawberry.UNSET
+    target_ids: list[strawberry.ID] | None = strawberry.UNSET
+    reminder_interval_seconds: int | None = strawberry.UNSET
+    webhook: WebhookInput | None = strawberry.UNSET
+    slack: SlackInput | None = strawberry.UNSET
+    email: EmailInput | None = strawberry.UNSET
+
+
+def target_keys(ids: list[strawberry.ID], field: str = "targetIds") -> list[int]:
+    keys = []
+    for value in ids:
+        parsed = parse_global_id(value, "Target")
+        if parsed is None:
+            raise TargetSettingsError([FieldError(field, f"{value} is not a target id")])
+        keys.append(parsed[1])
+    return keys
+
+
+def _given(settings: Any, kind: ChannelKind) -> dict[str, Any]:
+    if settings is None or settings is strawberry.UNSET:
+        return {}
+    return {
+        name: getattr(settings, name)
+        for name in _SETTINGS_FIELDS[kind]
+        if getattr(settings, name) is not strawberry.UNSET
+    }
+
+
+def _settings_for(given: CreateChannelInput | UpdateChannelInput, kind: ChannelKind) -> Any:
+    chosen = {ChannelKind.WEBHOOK: given.webhook, ChannelKind.SLACK: given.slack}
+    return chosen.get(kind, given.email)
+
+
+def _others_given(given: CreateChannelInput | UpdateChannelInput, kind: ChannelKind) -> None:
+    for other, value in (
+        (ChannelKind.WEBHOOK, given.webhook),
+        (ChannelKind.SLACK, given.slack),
+        (ChannelKind.EMAIL, given.email),
+    ):
+        if other is not kind and value not in (None, strawberry.UNSET):
+            raise TargetSettingsError(
+                [FieldError(other.value, f"does not apply to a {kind.name} channel")]
+            )
+
+
+def _config(kind: ChannelKind, merged: dict[str, Any]) -> dict[str, Any]:
+    return validate_channel_config(kind, {k: v for k, v in merged.items() if v is not None})
+
+
+def channel_fields(given: CreateChannelInput) -> ChannelFields:
+    """The core's fields for a new channel; raises ``TargetSettingsError``."""
+    kind = given.kind
+    _others_given(given, kind)
+    if _settings_for(given, kind) is None:
+        raise TargetSettingsError(
+            [FieldError(kind.value, f"is required for a {kind.name} channel")]
+        )
+    return ChannelFields(
+        name=given.name,
+        kind=kind,
+        config=_config(kind, _given(_settings_for(given, kind), kind)),
+        all_targets=given.all_targets,
+        enabled=given.enabled,
+        reminder_interval_seconds=given.reminder_interval_seconds,
+        target_ids=target_keys(given.target_ids),
+    )
+
+
+def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> ChannelFields:
+    """The channel's fields after ``given``; raises ``TargetSettingsError``."""
+
+    def pick(value: Any, old: Any) -> Any:
+        return old if value is strawberry.UNSET else value
+
+    kind = pick(given.kind, current.kind) or current.kind
+    _others_given(given, kind)
+    base = current.config if kind is current.kind else {}
+    merged = {**base, **_given(_settings_for(given, kind), kind)}
+    name = pick(given.name, current.name)
+    if name is None:
+        raise TargetSettingsError([FieldError("name", "must not be null")])
+    all_targets = pick(given.all_targets, current.all_targets)
+    target_ids = (
+        current.target_ids
+        if given.target_ids is strawberry.UNSET
+        else target_keys(given.target_ids or [])
+    )
+    if all_targets and given.target_ids is strawberry.UNSET:
+        target_ids = []
+    return ChannelFields(
+        name=name,
+        kind=kind,
+        config=_config(kind, merged),
+        all_targets=bool(all_targets),
+        enabled=bool(pick(given.enabled, current.enabled)),
+        reminder_interval_seconds=pick(
+            given.reminder_interval_seconds, current.reminder_interval_seconds
+        ),
+        target_ids=target_ids,
+    )
+
+
+# -- maintenance windows -----------------------------------------------------------------------
+
+
+@strawberry.input(description="A new maintenance window.")
+class CreateMaintenanceWindowInput:
+    name: str
+    kind: MaintenanceKind
+    target_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Null: every target."
+    )
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    weekdays: list[Weekday] | None = None
+    local_start: time | None = None
+    duration_seconds: int | None = None
+    time_zone: str | None = None
+
+
+@strawberry.input(description="Changes to a maintenance window; absent fields are unchanged.")
+class UpdateMaintenanceWindowInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    kind: MaintenanceKind | None = strawberry.UNSET
+    target_id: strawberry.ID | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    weekdays: list[Weekday] | None = strawberry.UNSET
+    local_start: time | None = strawberry.UNSET
+    duration_seconds: int | None = strawberry.UNSET
+    time_zone: str | None = strawberry.UNSET
+
+
+def _target_key(value: strawberry.ID | None) -> int | None:
+    return None if value is None else target_keys([value], "targetId")[0]
+
+
+def maintenance_fields(
+    given: CreateMaintenanceWindowInput | UpdateMaintenanceWindowInput,
+    current: MaintenanceRow | None = None,
+) -> MaintenanceFields:
+    """The core's fields from an input (over ``current`` for an update)."""
+
+    def pick(name: str) -> Any:
+        value = getattr(given, name)
+        if value is strawberry.UNSET:
+            return getattr(current, name) if current is not None else None
+        return value
+
+    target = given.target_id
+    weekdays = pick("weekdays")
+    name, kind = pick("name"), pick("kind")
+    if name is None or kind is None:
+        raise TargetSettingsError([FieldError("name" if name is None else "kind", "is required")])
+    return MaintenanceFields(
+        name=name,
+        target_id=(current.target_id if current else None)
+        if target is strawberry.UNSET
+        else _target_key(target),
+        kind=MaintenanceKind(kind),
+        starts_at=pick("starts_at"),
+        ends_at=pick("ends_at"),
+        weekdays=None if weekdays is None else [int(day) for day in weekdays],
+        local_start=pick("local_start"),
+        duration_seconds=pick("duration_seconds"),
+        time_zone=pick("time_zone"),
+    )

@@ -1,0 +1,186 @@
+"""Notification channels (secrets never shown) and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+import strawberry
+
+from uptime_core import alerting, models
+from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
+
+strawberry.enum(models.ChannelKind, description="Where a channel sends.")
+strawberry.enum(models.DeliveryEvent, description="What a delivery announces.")
+strawberry.enum(
+    models.DeliveryState,
+    description="PENDING until sent or given up; SUPPRESSED: held back by a maintenance window.",
+)
+ChannelKind = models.ChannelKind
+DeliveryEvent = models.DeliveryEvent
+DeliveryState = models.DeliveryState
+
+
+@strawberry.type(description="A generic JSON webhook (the signing secret is never shown).")
+class WebhookSettings:
+    url: str
+
+
+@strawberry.type(description="An SMTP relay and the message's addresses (no password shown).")
+class EmailSettings:
+    host: str
+    port: int
+    security: str = strawberry.field(description="starttls, tls (implicit) or none.")
+    username: str | None
+    from_address: str = strawberry.field(name="from")
+    to_addresses: list[str] = strawberry.field(name="to")
+
+
+@strawberry.type(description="Somewhere incident changes are sent.")
+class NotificationChannel(Node):
+    name: str
+    kind: ChannelKind
+    enabled: bool
+    all_targets: bool = strawberry.field(description="Watches every target, present and future.")
+    target_ids: list[strawberry.ID] = strawberry.field(
+        description="The targets watched (empty with allTargets)."
+    )
+    reminder_interval_seconds: int | None = strawberry.field(
+        description="While a target stays down, a reminder this often; null: none."
+    )
+    has_secret: bool = strawberry.field(
+        description="A secret is set (webhook signing secret, Slack URL, SMTP password); "
+        "secrets are write-only."
+    )
+    webhook: WebhookSettings | None
+    email: EmailSettings | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: alerting.ChannelRow) -> NotificationChannel:
+        config = alerting.public_config(row.kind, row.config)
+        return cls(
+            id=global_id("NotificationChannel", row.id),
+            name=row.name,
+            kind=row.kind,
+            enabled=row.enabled,
+            all_targets=row.all_targets,
+            target_ids=[global_id("Target", t) for t in row.target_ids],
+            reminder_interval_seconds=row.reminder_interval_seconds,
+            has_secret=alerting.has_secret(row.kind, row.config),
+            webhook=WebhookSettings(url=config["url"]) if row.kind is ChannelKind.WEBHOOK else None,
+            email=EmailSettings(
+                host=config["host"],
+                port=config["port"],
+                security=config["security"],
+                username=config.get("username"),
+                from_address=config["from_address"],
+                to_addresses=config["to_addresses"],
+            )
+            if row.kind is ChannelKind.EMAIL
+            else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type
+class NotificationChannelEdge:
+    cursor: str
+    node: NotificationChannel
+
+
+@strawberry.type
+class NotificationChannelConnection:
+    edges: list[NotificationChannelEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="One message to one channel: the outbox row and its attempts.")
+class Delivery(Node):
+    channel_id: strawberry.ID
+    incident_id: strawberry.ID | None = strawberry.field(description="Null for test messages.")
+    event: DeliveryEvent
+    reminder: int = strawberry.field(description="The reminder's number (0 if not one).")
+    idempotency_key: str = strawberry.field(
+        description="The same on every attempt (Idempotency-Key header, email Message-ID)."
+    )
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = strawberry.field(
+        description="The last failed attempt's error (kept after success or final failure)."
+    )
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: alerting.DeliveryRow) -> Delivery:
+        return cls(
+            id=global_id("Delivery", row.id),
+            channel_id=global_id("NotificationChannel", row.channel_id),
+            incident_id=None if row.incident_id is None else global_id("Incident", row.incident_id),
+            event=DeliveryEvent(row.event),
+            reminder=row.sequence,
+            idempotency_key=row.idempotency_key,
+            state=DeliveryState(row.state),
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+
+
+@strawberry.type
+class DeliveryEdge:
+    cursor: str
+    node: Delivery
+
+
+@strawberry.type
+class DeliveryConnection:
+    edges: list[DeliveryEdge]
+    page_info: PageInfo
+
+
+# -- pages (the queries' resolvers call these) ------------------------------------------------
+
+
+async def channels_page(
+    pool: asyncpg.Pool, first: int, after: int | None
+) -> NotificationChannelConnection:
+    rows = await alerting.list_channels(pool, first + 1, after)
+    edges = [
+        NotificationChannelEdge(cursor=cursor(str(row.id)), node=NotificationChannel.from_row(row))
+        for row in rows[:first]
+    ]
+    return NotificationChannelConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+async def deliveries_page(
+    pool: asyncpg.Pool,
+    first: int,
+    after: int | None,
+    channel_id: int | None,
+    state: DeliveryState | None,
+) -> DeliveryConnection:
+    rows = await alerting.list_deliveries(
+        pool, first + 1, after, channel_id, None if state is None else state.value
+    )
+    edges = [
+        DeliveryEdge(cursor=cursor(str(row.id)), node=Delivery.from_row(row))
+        for row in rows[:first]
+    ]
+    return DeliveryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )

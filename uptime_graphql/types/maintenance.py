@@ -1,0 +1,94 @@
+"""Maintenance windows: one-off, or weekly in a time zone; per target or for all."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+
+import asyncpg
+import strawberry
+
+from uptime_core import maintenance, models
+from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
+
+strawberry.enum(
+    models.MaintenanceKind,
+    description="ONCE: from startsAt to endsAt. WEEKLY: on the weekdays, from localStart in "
+    "timeZone for durationSeconds.",
+)
+MaintenanceKind = models.MaintenanceKind
+
+
+@strawberry.enum(description="A day of the week (ISO order, Monday first).")
+class Weekday(enum.IntEnum):
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+
+@strawberry.type(
+    description="Time when checks keep running, notifications are held back and statistics "
+    "report maintenance instead of up or down."
+)
+class MaintenanceWindow(Node):
+    name: str
+    target_id: strawberry.ID | None = strawberry.field(description="Null: every target.")
+    kind: MaintenanceKind
+    starts_at: datetime | None
+    ends_at: datetime | None
+    weekdays: list[Weekday] | None
+    local_start: time | None
+    duration_seconds: int | None
+    time_zone: str | None = strawberry.field(description="An IANA name, e.g. Europe/Paris.")
+    active: bool = strawberry.field(description="The window covers the present moment.")
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: maintenance.MaintenanceRow) -> MaintenanceWindow:
+        assert row.created_at is not None
+        return cls(
+            id=global_id("MaintenanceWindow", row.id),
+            name=row.name,
+            target_id=None if row.target_id is None else global_id("Target", row.target_id),
+            kind=row.kind,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            weekdays=None if row.weekdays is None else [Weekday(d) for d in row.weekdays],
+            local_start=row.local_start,
+            duration_seconds=row.duration_seconds,
+            time_zone=row.time_zone,
+            active=row.active,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class MaintenanceWindowEdge:
+    cursor: str
+    node: MaintenanceWindow
+
+
+@strawberry.type
+class MaintenanceWindowConnection:
+    edges: list[MaintenanceWindowEdge]
+    page_info: PageInfo
+
+
+async def windows_page(
+    pool: asyncpg.Pool, first: int, after: int | None, target_id: int | None
+) -> MaintenanceWindowConnection:
+    rows = await maintenance.list_windows(pool, first + 1, after, target_id)
+    edges = [
+        MaintenanceWindowEdge(cursor=cursor(str(row.id)), node=MaintenanceWindow.from_row(row))
+        for row in rows[:first]
+    ]
+    return MaintenanceWindowConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
