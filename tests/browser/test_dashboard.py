@@ -50,7 +50,9 @@ async def test_add_watch_up_and_down_validate_and_delete(
         row = page.locator("tbody#rows tr", has_text="local shop")
         await expect(row.locator(".badge")).to_have_text("UP", timeout=INTERVAL * 3_000 + 3_000)
         await expect(page.locator("#count-up")).to_have_text("1")
-        await expect(row.locator(".c-up").first).to_be_visible()
+        strip = row.get_by_role("img")
+        await expect(strip).to_have_attribute("aria-label", re.compile(r"0 failed; latest UP$"))
+        assert "var(--up)" in await strip.evaluate("e => e.style.backgroundImage")
         await page.screenshot(path=artifacts / "overview.png", full_page=True)
 
         # Stop the server: DOWN within failure threshold x interval + 3 s.
@@ -61,7 +63,10 @@ async def test_add_watch_up_and_down_validate_and_delete(
         took = time.monotonic() - stopped
         assert took <= allowed, took
         await expect(page.locator("#count-down")).to_have_text("1")
-        await expect(row.locator(".c-down").first).to_be_visible()
+        await expect(strip).to_have_attribute(
+            "aria-label", re.compile(r"[1-9]\d* failed; latest DOWN$")
+        )
+        assert "var(--down)" in await strip.evaluate("e => e.style.backgroundImage")
         assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
 
         # The target's page: chart, recent checks with their errors, the open incident.

@@ -85,6 +85,11 @@ function duration(seconds) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+// Writing the same text again still costs a layout: only write what changed.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function badge(status) {
   return `<span class="badge s-${status.toLowerCase()}">${status}</span>`;
 }
@@ -109,6 +114,7 @@ const state = {
   received: 0, // checks received live (read by the browser tests and bench/ui.py)
   lastStatsRefresh: 0,
   statsTimer: null,
+  statsDue: 0,
 };
 
 function toRow(node) {
@@ -153,16 +159,23 @@ function markDirty(id) {
 
 // Uptime figures move slowly; re-read them for targets that had checks, never more often than
 // STATS_REFRESH_MS, and only because checks arrived (no timer runs while nothing happens).
-function scheduleStatsRefresh() {
-  if (state.statsTimer) return;
-  const wait = Math.max(0, state.lastStatsRefresh + STATS_REFRESH_MS - performance.now());
+// A new target's first figures come after FIRST_FIGURES_MS, for all new targets at once.
+const FIRST_FIGURES_MS = 2_000;
+
+function scheduleStatsRefresh(soon = false) {
+  const due = soon ? FIRST_FIGURES_MS : state.lastStatsRefresh + STATS_REFRESH_MS - performance.now();
+  if (state.statsTimer) {
+    if (!soon || state.statsDue <= performance.now() + FIRST_FIGURES_MS) return;
+    clearTimeout(state.statsTimer);
+  }
+  const wait = Math.max(0, due);
+  state.statsDue = performance.now() + wait;
   state.statsTimer = setTimeout(async () => {
     state.statsTimer = null;
     if (!state.checked.size) return;
     try {
       await loadAll();
-      for (const id of state.targets.keys()) markDirty(id);
-      for (const listener of state.listeners) listener.reloaded?.();
+      listenersReloaded();
     } catch (error) {
       console.error(error);
     }
@@ -181,13 +194,9 @@ function onCheck(check) {
     if (target.strip.length > STRIP) target.strip.splice(0, target.strip.length - STRIP);
     target.lastLatency = check.latencyMs;
     state.checked.add(id);
-    if (target.day.ratio === null && !target.reloading) {
-      // A new target's first checks: show its figures now rather than at the next refresh.
-      target.reloading = true;
-      setTimeout(() => reloadRow(id).catch(console.error), 1000);
-    }
+    // A target without figures yet (new): read them soon rather than at the next refresh.
+    scheduleStatsRefresh(target.day.ratio === null);
     markDirty(id);
-    scheduleStatsRefresh();
   }
   for (const listener of state.listeners) listener.check?.(check);
 }
@@ -211,7 +220,6 @@ const live = new Live({
   onReconnect: async () => {
     // Events sent while the connection was down are lost: read everything again.
     await loadAll();
-    for (const id of state.targets.keys()) markDirty(id);
     listenersReloaded();
   },
   onState: (s) => {
@@ -235,14 +243,23 @@ function startLive() {
 
 // -- overview --------------------------------------------------------------------------------
 
-function stripCells(strip) {
-  const cells = [];
+// The strip is one element painted with a gradient of STRIP bars (set through the CSSOM, which
+// the page's Content-Security-Policy allows): a new check repaints one element, with no
+// layout, where STRIP child elements per row would weigh on every layout of the table.
+const STRIP_COLOURS = { UP: "var(--up)", DOWN: "var(--down)", DEGRADED: "var(--degraded)" };
+
+function stripGradient(strip) {
   const pad = STRIP - strip.length;
+  const step = 100 / STRIP;
+  const stops = [];
   for (let i = 0; i < STRIP; i++) {
-    const status = i < pad ? "none" : strip[i - pad].toLowerCase();
-    cells.push(`<i class="c c-${status}"></i>`);
+    const colour = i < pad ? "var(--line)" : STRIP_COLOURS[strip[i - pad]] || "var(--unknown)";
+    const a = (i * step).toFixed(2);
+    const b = ((i + 0.7) * step).toFixed(2);
+    const c = ((i + 1) * step).toFixed(2);
+    stops.push(`${colour} ${a}% ${b}%, transparent ${b}% ${c}%`);
   }
-  return cells.join("");
+  return `linear-gradient(to right, ${stops.join(", ")})`;
 }
 
 function stripLabel(strip) {
@@ -256,7 +273,7 @@ function rowHtml(t) {
     <td data-label="Status" class="status">${badge(t.status)}</td>
     <td class="name"><a href="#/target/${encodeURIComponent(t.id)}">${escape(t.name)}</a>
         <span class="muted">${t.kind} · ${escape(address(t))}</span></td>
-    <td data-label="Recent" class="strip"><span class="cells" role="img" aria-label="${escape(stripLabel(t.strip))}">${stripCells(t.strip)}</span></td>
+    <td data-label="Recent" class="strip"><span class="cells" role="img" aria-label="${escape(stripLabel(t.strip))}"></span></td>
     <td data-label="24 h" class="num day">${percent(t.day.ratio)}</td>
     <td data-label="7 d" class="num week">${percent(t.week.ratio)}</td>
     <td data-label="30 d" class="num month">${percent(t.month.ratio)}</td>
@@ -319,10 +336,10 @@ function renderOverview(root) {
       else if (t.status === "DOWN") down++;
       if (t.paused) paused++;
     }
-    $("#count-up", root).textContent = up;
-    $("#count-down", root).textContent = down;
-    $("#count-paused", root).textContent = paused;
-    $("#count-all", root).textContent = state.targets.size;
+    setText($("#count-up", root), String(up));
+    setText($("#count-down", root), String(down));
+    setText($("#count-paused", root), String(paused));
+    setText($("#count-all", root), String(state.targets.size));
   };
 
   const applyFilter = () => {
@@ -341,7 +358,12 @@ function renderOverview(root) {
   const drawAll = () => {
     body.innerHTML = [...state.targets.values()].map(rowHtml).join("");
     rows.clear();
-    for (const tr of body.rows) rows.set(tr.dataset.id, tr);
+    for (const tr of body.rows) {
+      rows.set(tr.dataset.id, tr);
+      const cells = tr.cells[2].firstElementChild;
+      cells.dataset.painted = stripGradient(state.targets.get(tr.dataset.id).strip);
+      cells.style.backgroundImage = cells.dataset.painted;
+    }
     counts();
     applyFilter();
     if (state.loaded && !performance.getEntriesByName("uptime:overview").length) {
@@ -359,17 +381,17 @@ function renderOverview(root) {
       status.className = `badge s-${t.status.toLowerCase()}`;
     }
     const cells = tr.cells[2].firstElementChild;
-    const pad = STRIP - t.strip.length;
-    for (let i = 0; i < STRIP; i++) {
-      const cls = `c c-${i < pad ? "none" : t.strip[i - pad].toLowerCase()}`;
-      const cell = cells.children[i];
-      if (cell.className !== cls) cell.className = cls;
+    const gradient = stripGradient(t.strip);
+    if (cells.dataset.painted !== gradient) {
+      cells.style.backgroundImage = gradient;
+      cells.dataset.painted = gradient;
     }
-    cells.setAttribute("aria-label", stripLabel(t.strip));
-    tr.cells[3].textContent = percent(t.day.ratio);
-    tr.cells[4].textContent = percent(t.week.ratio);
-    tr.cells[5].textContent = percent(t.month.ratio);
-    tr.cells[6].textContent = formatMs(t.day.latency?.p95Ms ?? null);
+    const label = stripLabel(t.strip);
+    if (cells.getAttribute("aria-label") !== label) cells.setAttribute("aria-label", label);
+    setText(tr.cells[3], percent(t.day.ratio));
+    setText(tr.cells[4], percent(t.week.ratio));
+    setText(tr.cells[5], percent(t.month.ratio));
+    setText(tr.cells[6], formatMs(t.day.latency?.p95Ms ?? null));
     const filter = select.value;
     if (filter) tr.hidden = !matches(t, filter, search.value.trim().toLowerCase());
     return true;
@@ -382,7 +404,13 @@ function renderOverview(root) {
       if (missing || rows.size !== state.targets.size) drawAll();
       else counts();
     },
-    reloaded: drawAll,
+    reloaded() {
+      // The same targets: update the rows in place (cheap); otherwise draw them all again.
+      const same = rows.size === state.targets.size && [...state.targets.keys()].every((id) => rows.has(id));
+      if (!same) return drawAll();
+      for (const id of rows.keys()) updateRow(id);
+      counts();
+    },
   };
 
   const remember = () => {
