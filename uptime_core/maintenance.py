@@ -11,6 +11,7 @@ statement marks results with ``in_maintenance_sql`` and statistics clip with
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -18,8 +19,15 @@ from zoneinfo import available_timezones
 
 import asyncpg
 
-from uptime_core.models import MaintenanceKind
 from uptime_core.probes import FieldError, TargetSettingsError
+
+
+class MaintenanceKind(enum.StrEnum):
+    """A one-off window (absolute start and end) or a weekly one (local times in a zone)."""
+
+    ONCE = "once"
+    WEEKLY = "weekly"
+
 
 # The longest weekly window, and so how many local days back a window covering an instant can
 # have started.

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from uptime_core.maintenance import MaintenanceKind
 from uptime_core.probes import CheckStatus, ProbeKind
 from uptime_core.stats import HISTOGRAM_COLUMNS
 
@@ -118,14 +119,16 @@ class CheckResult(SQLModel, table=True):
 
     Partitioned by day on the slot (``retention.py`` creates partitions ahead and drops whole
     old ones). The primary key (target_id, scheduled_for) is the key that makes a second
-    recording of a slot impossible; it carries status and latency, so statistics over a window
-    are index-only scans.
+    recording of a slot impossible; it carries status, latency and the maintenance mark, so
+    statistics over a window are index-only scans.
     """
 
     __tablename__ = "check_result"
     __table_args__ = (
         sa.PrimaryKeyConstraint(
-            "target_id", "scheduled_for", postgresql_include=["status", "latency_ms"]
+            "target_id",
+            "scheduled_for",
+            postgresql_include=["status", "latency_ms", "in_maintenance"],
         ),
         {"postgresql_partition_by": "RANGE (scheduled_for)"},
     )
@@ -243,13 +246,6 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
-
-
-class MaintenanceKind(enum.StrEnum):
-    """A one-off window (absolute start and end) or a weekly one (local times in a zone)."""
-
-    ONCE = "once"
-    WEEKLY = "weekly"
 
 
 class NotificationChannel(SQLModel, table=True):

@@ -218,13 +218,9 @@ advanced AS (
     WHERE t.id = d.target_id
     RETURNING t.id, t.next_run_at
 ),
-rolled AS (
-    -- Checks inside a maintenance window are neither up nor down: kept out of the up,
-    -- degraded and down counts (statistics report them as maintenance).
-    SELECT * FROM recorded WHERE NOT in_maintenance
-),
-hourly AS ({rollup_upsert_sql("hour", "rolled")}),
-daily AS ({rollup_upsert_sql("day", "rolled")}),
+-- Checks inside a maintenance window count as maintenance, neither up nor down.
+hourly AS ({rollup_upsert_sql("hour", "recorded", maintenance=True)}),
+daily AS ({rollup_upsert_sql("day", "recorded", maintenance=True)}),
 opened AS (
     -- Back-dated to the first failing check of the run that confirmed the outage.
     INSERT INTO incident (target_id, started_at, cause)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from uptime_core.maintenance import maintenance_ranges_sql
 from uptime_core.retention import existing_partitions
 
 # -- the latency histogram ------------------------------------------------------------------
@@ -71,17 +72,28 @@ ROLLUP_TABLES = {"hour": "check_rollup_hourly", "day": "check_rollup_daily"}
 _COUNTED_COLUMNS = ["up", "degraded", "down", "latency_count", "latency_sum"]
 
 
-def rollup_upsert_sql(period: str, source: str, table: str | None = None) -> str:
+def rollup_upsert_sql(
+    period: str, source: str, table: str | None = None, *, maintenance: bool = False
+) -> str:
     """An ``INSERT ... ON CONFLICT`` adding the rows of ``source`` (a relation with target_id,
     scheduled_for, status, latency_ms) to the ``period`` rollup (``hour`` or ``day``), or to
-    ``table`` shaped like it."""
+    ``table`` shaped like it.
+
+    With ``maintenance``, ``source`` also has ``in_maintenance``: those rows count only in the
+    ``maintenance`` column (neither up nor down, no latency). Without it every row counts as
+    its status (for sources that predate maintenance windows, such as migration 0003)."""
     table = table or ROLLUP_TABLES[period]
+
+    def kept(column: str) -> str:
+        return f"CASE WHEN NOT in_maintenance THEN {column} END" if maintenance else column
+
     histogram = ",\n           ".join(
         f"count(*) FILTER (WHERE latency_ms IS NOT NULL AND bucket = {i})"
         for i in range(HISTOGRAM_BUCKETS)
     )
+    columns = _COUNTED_COLUMNS + HISTOGRAM_COLUMNS + (["maintenance"] if maintenance else [])
     added = ",\n    ".join(
-        [f"{c} = r.{c} + excluded.{c}" for c in _COUNTED_COLUMNS + HISTOGRAM_COLUMNS]
+        [f"{c} = r.{c} + excluded.{c}" for c in columns]
         + [
             "latency_min = least(r.latency_min, excluded.latency_min)",
             "latency_max = greatest(r.latency_max, excluded.latency_max)",
@@ -89,14 +101,18 @@ def rollup_upsert_sql(period: str, source: str, table: str | None = None) -> str
     )
     return f"""
 INSERT INTO {table} AS r (target_id, bucket_start, up, degraded, down, latency_count,
-                          latency_sum, latency_min, latency_max, {", ".join(HISTOGRAM_COLUMNS)})
+                          latency_sum, latency_min, latency_max, {", ".join(HISTOGRAM_COLUMNS)}
+                          {", maintenance" if maintenance else ""})
 SELECT target_id, date_trunc('{period}', scheduled_for, 'UTC'),
        count(*) FILTER (WHERE status = 'up'),
        count(*) FILTER (WHERE status = 'degraded'),
        count(*) FILTER (WHERE status = 'down'),
        count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms),
        {histogram}
-FROM (SELECT target_id, scheduled_for, status, latency_ms, {bucket_sql("latency_ms")} AS bucket
+       {", count(*) FILTER (WHERE in_maintenance)" if maintenance else ""}
+FROM (SELECT target_id, scheduled_for, {kept("status")} AS status,
+             {kept("latency_ms")} AS latency_ms, {bucket_sql(kept("latency_ms"))} AS bucket
+             {", in_maintenance" if maintenance else ""}
       FROM {source}) AS s
 GROUP BY 1, 2
 ON CONFLICT (target_id, bucket_start) DO UPDATE SET
@@ -148,8 +164,10 @@ class Uptime:
     failures: int
     ratio: float | None  # passing checks / checks; None without checks
     coverage: float  # recorded slots / expected slots, 0 .. 1
-    downtime_seconds: float  # time inside incidents, time-weighted
+    downtime_seconds: float  # time inside incidents, time-weighted, less maintenance
     latency: LatencyStats | None  # None without a measured latency
+    # Checks recorded inside maintenance windows: in coverage, not in checks, ratio or latency.
+    maintenance: int = 0
 
 
 _LAST = HISTOGRAM_BUCKETS - 1
@@ -248,11 +266,17 @@ covers AS (
     JOIN win AS w ON w.n = seg.n
 ),
 raw AS (
+    -- Checks inside maintenance windows count only as maintenance: no status, no latency.
     SELECT s.id, r.target_id,
-           CASE WHEN r.latency_ms IS NOT NULL THEN {bucket_sql("r.latency_ms")} END AS bucket,
-           count(*) AS checks, count(*) FILTER (WHERE r.status = 'down') AS failures,
-           count(r.latency_ms) AS latency_count, coalesce(sum(r.latency_ms), 0) AS latency_sum,
-           min(r.latency_ms) AS latency_min, max(r.latency_ms) AS latency_max
+           CASE WHEN r.latency_ms IS NOT NULL AND NOT r.in_maintenance
+                THEN {bucket_sql("r.latency_ms")} END AS bucket,
+           count(*) FILTER (WHERE NOT r.in_maintenance) AS checks,
+           count(*) FILTER (WHERE r.status = 'down' AND NOT r.in_maintenance) AS failures,
+           count(r.latency_ms) FILTER (WHERE NOT r.in_maintenance) AS latency_count,
+           coalesce(sum(r.latency_ms) FILTER (WHERE NOT r.in_maintenance), 0) AS latency_sum,
+           min(r.latency_ms) FILTER (WHERE NOT r.in_maintenance) AS latency_min,
+           max(r.latency_ms) FILTER (WHERE NOT r.in_maintenance) AS latency_max,
+           count(*) FILTER (WHERE r.in_maintenance) AS maintenance
     FROM segment AS s JOIN check_result AS r
       ON s.source = 'raw' AND r.target_id = ANY($1::bigint[])
      AND r.scheduled_for >= s.lo AND r.scheduled_for < s.hi
@@ -261,15 +285,17 @@ raw AS (
 parts AS (
     SELECT id, target_id, sum(checks) AS checks, sum(failures) AS failures,
            sum(latency_count) AS latency_count, sum(latency_sum) AS latency_sum,
-           min(latency_min) AS latency_min, max(latency_max) AS latency_max
+           min(latency_min) AS latency_min, max(latency_max) AS latency_max,
+           sum(maintenance) AS maintenance
     FROM raw
     GROUP BY id, target_id
     UNION ALL
     SELECT id, target_id, sum(up + degraded + down), sum(down), sum(latency_count),
-           sum(latency_sum), min(latency_min), max(latency_max)
+           sum(latency_sum), min(latency_min), max(latency_max), sum(maintenance)
     FROM ({
     _rollup_rows(
-        "x.up, x.degraded, x.down, x.latency_count, x.latency_sum, x.latency_min, x.latency_max",
+        "x.up, x.degraded, x.down, x.latency_count, x.latency_sum, x.latency_min, x.latency_max,"
+        " x.maintenance",
         histogram=False,
     )
 }) AS x
@@ -279,7 +305,7 @@ totals AS (
     SELECT c.n, p.target_id, sum(p.checks)::bigint AS checks,
            sum(p.failures)::bigint AS failures, sum(p.latency_count)::bigint AS latency_count,
            sum(p.latency_sum) AS latency_sum, min(p.latency_min) AS latency_min,
-           max(p.latency_max) AS latency_max
+           max(p.latency_max) AS latency_max, sum(p.maintenance)::bigint AS maintenance
     FROM parts AS p JOIN covers AS c ON c.id = p.id
     GROUP BY c.n, p.target_id
 ),
@@ -350,12 +376,20 @@ percentiles AS (
 SELECT tg.id AS target_id, w.n, w.lo, w.hi,
        coalesce(t.checks, 0)::bigint AS checks, coalesce(t.failures, 0)::bigint AS failures,
        coalesce(t.latency_count, 0)::bigint AS latency_count, t.latency_sum, t.latency_min,
-       t.latency_max,
+       t.latency_max, coalesce(t.maintenance, 0)::bigint AS maintenance,
        ceil(greatest(0, extract(epoch FROM w.hi - greatest(w.lo, tg.created_at)))
             / tg.interval_seconds) AS expected,
-       (SELECT coalesce(sum(extract(epoch FROM
-                   least(coalesce(i.resolved_at, now()), w.hi) - greatest(i.started_at, w.lo))), 0)
+       -- Incident time clipped to the window, less the time inside maintenance windows.
+       (SELECT coalesce(sum(extract(epoch FROM upper(part) - lower(part))), 0)
         FROM incident AS i
+        CROSS JOIN LATERAL (
+            SELECT greatest(i.started_at, w.lo) AS lo,
+                   least(coalesce(i.resolved_at, now()), w.hi) AS hi
+        ) AS clipped
+        CROSS JOIN LATERAL unnest(
+            tstzmultirange(tstzrange(clipped.lo, greatest(clipped.lo, clipped.hi)))
+            - {maintenance_ranges_sql("tg.id", "clipped.lo", "greatest(clipped.lo, clipped.hi)")}
+        ) AS part
         WHERE i.target_id = tg.id AND i.started_at < w.hi
           AND coalesce(i.resolved_at, 'infinity') > w.lo) AS downtime_seconds,
        p.p50, p.p95, p.p99
@@ -437,6 +471,7 @@ async def uptime_for_window(
 def _uptime(row: asyncpg.Record) -> Uptime:
     checks = int(row["checks"])
     failures = int(row["failures"])
+    maintenance = int(row["maintenance"])
     expected = float(row["expected"] or 0)
     latency = None
     if row["latency_count"]:
@@ -455,9 +490,10 @@ def _uptime(row: asyncpg.Record) -> Uptime:
         checks=checks,
         failures=failures,
         ratio=(checks - failures) / checks if checks else None,
-        coverage=min(1.0, checks / expected) if expected > 0 else 0.0,
+        coverage=min(1.0, (checks + maintenance) / expected) if expected > 0 else 0.0,
         downtime_seconds=float(row["downtime_seconds"]),
         latency=latency,
+        maintenance=maintenance,
     )
 
 
@@ -467,6 +503,7 @@ _EXACT = [
     "up",
     "degraded",
     "down",
+    "maintenance",
     "latency_count",
     "latency_min",
     "latency_max",
@@ -516,10 +553,13 @@ async def rebuild_rollups(connection: asyncpg.Connection, since: datetime) -> li
                 f"ALTER TABLE fresh_{period} ADD PRIMARY KEY (target_id, bucket_start)"
             )
             source = (
-                "(SELECT target_id, scheduled_for, status, latency_ms FROM check_result "
+                "(SELECT target_id, scheduled_for, status, latency_ms, in_maintenance "
+                "FROM check_result "
                 f"WHERE scheduled_for >= '{since.isoformat()}'::timestamptz) AS raw"
             )
-            await connection.execute(rollup_upsert_sql(period, source, f"fresh_{period}"))
+            await connection.execute(
+                rollup_upsert_sql(period, source, f"fresh_{period}", maintenance=True)
+            )
             buckets = await connection.fetchval(f"SELECT count(*) FROM fresh_{period}")
             differed = await connection.fetchval(
                 f"""

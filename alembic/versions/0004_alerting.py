@@ -6,7 +6,8 @@ Create Date: 2026-11-26
 
 Adds the channels (and which targets they watch), the deliveries outbox that the record
 statement writes, maintenance windows, and a maintenance mark on check results and their
-rollups (adding a column with a constant default rewrites nothing).
+rollups (adding a column with a constant default rewrites nothing; the results' primary key
+is rebuilt to carry the mark).
 """
 
 from __future__ import annotations
@@ -218,9 +219,21 @@ def upgrade() -> None:
         op.add_column(
             table, sa.Column("maintenance", sa.Integer(), server_default="0", nullable=False)
         )
+    _primary_key_including("status, latency_ms, in_maintenance")
+
+
+def _primary_key_including(columns: str) -> None:
+    # Statistics read status, latency and the maintenance mark from the primary key alone
+    # (index-only scans), so the key carries them.
+    op.execute("ALTER TABLE check_result DROP CONSTRAINT pk_check_result")
+    op.execute(
+        "ALTER TABLE check_result ADD CONSTRAINT pk_check_result "
+        f"PRIMARY KEY (target_id, scheduled_for) INCLUDE ({columns})"
+    )
 
 
 def downgrade() -> None:
+    _primary_key_including("status, latency_ms")
     for table in ("check_rollup_hourly", "check_rollup_daily"):
         op.drop_column(table, "maintenance")
     op.drop_column("check_result", "in_maintenance")

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.alerting.receivers import SmtpServer, WebhookReceiver
+from tests.alerting.receivers import SmtpServer, SwitchableTarget, WebhookReceiver
 from tests.support.peers import CertificateSet, make_certificates
 from uptime_core.db import libpq_url
 
@@ -60,3 +60,11 @@ def smtp_tls(certificates: CertificateSet, trust_test_ca: Path) -> Iterator[Smtp
     server = SmtpServer(certificates.valid.server_context(), "tls").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[SwitchableTarget]:
+    peer = SwitchableTarget()
+    await peer.start("127.0.0.1", None)
+    yield peer
+    await peer.stop()

@@ -8,20 +8,17 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
 
 from tests.alerting.receivers import SmtpServer, SwitchableTarget, WebhookReceiver
+from tests.alerting.support import add_channel, states
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
 from uptime_core.alerting import (
-    ChannelFields,
-    create_channel,
     format_duration,
     queue_test_message,
 )
@@ -31,29 +28,6 @@ from uptime_core.settings import Settings
 from uptime_worker.deliver import Deliverer
 
 WEBHOOK_SECRET = "a-shared-secret-of-some-length"
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[SwitchableTarget]:
-    peer = SwitchableTarget()
-    await peer.start("127.0.0.1", None)
-    yield peer
-    await peer.stop()
-
-
-async def add_channel(
-    pool: asyncpg.Pool, name: str, kind: ChannelKind, config: dict[str, Any], **fields: Any
-) -> int:
-    channel = ChannelFields(
-        name=name,
-        kind=kind,
-        config=config,
-        all_targets=fields.get("all_targets", True),
-        enabled=True,
-        reminder_interval_seconds=None,
-        target_ids=fields.get("target_ids", []),
-    )
-    return (await create_channel(pool, channel)).id
 
 
 def email_config(server: SmtpServer) -> dict[str, Any]:
@@ -66,11 +40,6 @@ def email_config(server: SmtpServer) -> dict[str, Any]:
         "from_address": "uptime@example.com",
         "to_addresses": ["oncall@example.com", "sre@example.com"],
     }
-
-
-async def states(db: asyncpg.Connection) -> Counter[str]:
-    rows = await db.fetch("SELECT state FROM delivery")
-    return Counter(row["state"] for row in rows)
 
 
 async def test_each_channel_gets_one_down_and_one_resolved_with_target_cause_and_duration(

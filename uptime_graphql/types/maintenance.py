@@ -8,15 +8,15 @@ from datetime import datetime, time
 import asyncpg
 import strawberry
 
-from uptime_core import maintenance, models
+from uptime_core import maintenance
 from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
 
 strawberry.enum(
-    models.MaintenanceKind,
+    maintenance.MaintenanceKind,
     description="ONCE: from startsAt to endsAt. WEEKLY: on the weekdays, from localStart in "
     "timeZone for durationSeconds.",
 )
-MaintenanceKind = models.MaintenanceKind
+MaintenanceKind = maintenance.MaintenanceKind
 
 
 @strawberry.enum(description="A day of the week (ISO order, Monday first).")
