@@ -70,7 +70,8 @@ async def _post(url: str, body: bytes, headers: dict[str, str], timeout_seconds:
     except httpx.TimeoutException:
         raise SendError(f"no answer from {host} within {timeout_seconds:g} s") from None
     except httpx.HTTPError as error:
-        raise SendError(f"cannot reach {host}: {type(error).__name__}: {error}") from None
+        reason = str(error).replace(url, host)  # never the full URL: it may hold a secret
+        raise SendError(f"cannot reach {host}: {type(error).__name__}: {reason}") from None
     if response.is_success:
         return
     status = response.status_code

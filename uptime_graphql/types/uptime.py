@@ -30,7 +30,11 @@ class Uptime:
     checks: int
     failures: int
     downtime_seconds: float = strawberry.field(
-        description="Seconds inside incidents, clipped to the window."
+        description="Seconds inside incidents, clipped to the window, less maintenance."
+    )
+    maintenance_checks: int = strawberry.field(
+        description="Checks inside maintenance windows: counted in coverage, not in checks, "
+        "ratio or latency."
     )
     latency: LatencyStats | None
 
@@ -53,5 +57,6 @@ class Uptime:
             checks=answer.checks,
             failures=answer.failures,
             downtime_seconds=answer.downtime_seconds,
+            maintenance_checks=answer.maintenance,
             latency=latency,
         )
