@@ -90,7 +90,7 @@ async def measure_overview(page: Page, url: str, targets: int, seconds: float) -
     # Interactions while events arrive: search, clear, filter by status, back to all.
     search = page.get_by_label("Search by name")
     await search.press_sequentially("service 01", delay=60)
-    await expect(page.locator("tbody#rows tr:not([hidden])")).to_have_count(10)
+    await expect(page.locator("tbody#rows tr:not(.filtered-out)")).to_have_count(10)
     await search.fill("")
     await page.get_by_label("Status").select_option("DOWN")
     await page.get_by_label("Status").select_option("")

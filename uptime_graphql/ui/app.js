@@ -348,7 +348,7 @@ function renderOverview(root) {
     let shown = 0;
     for (const [id, tr] of rows) {
       const visible = matches(state.targets.get(id), filter, text);
-      tr.hidden = !visible;
+      tr.classList.toggle("filtered-out", !visible);
       if (visible) shown++;
     }
     if (!state.targets.size) note.textContent = state.loaded ? "No targets yet: add one." : "Loading…";
@@ -393,7 +393,7 @@ function renderOverview(root) {
     setText(tr.cells[5], percent(t.month.ratio));
     setText(tr.cells[6], formatMs(t.day.latency?.p95Ms ?? null));
     const filter = select.value;
-    if (filter) tr.hidden = !matches(t, filter, search.value.trim().toLowerCase());
+    if (filter) tr.classList.toggle("filtered-out", !matches(t, filter, search.value.trim().toLowerCase()));
     return true;
   };
 
