@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
@@ -151,7 +152,7 @@ async def sideways_overflow(page: Page) -> int:
 
 
 async def test_readable_at_375_pixels_and_usable_by_keyboard(
-    page: Page, page_hosts: Hosts, uptime: Uptime
+    page: Page, page_hosts: Hosts, uptime: Uptime, artifacts: Path
 ) -> None:
     await page.set_viewport_size({"width": 375, "height": 740})
     await open_dashboard(page, uptime)
@@ -170,6 +171,7 @@ async def test_readable_at_375_pixels_and_usable_by_keyboard(
     await page.get_by_role("link", name="All targets").click()
     await expect(page.locator("tbody#rows tr")).to_have_count(1)
     assert await sideways_overflow(page) <= 0, "the overview scrolls sideways at 375 px"
+    await page.screenshot(path=artifacts / "overview-375.png", full_page=True)
     # Every form control has an accessible name.
     await page.goto(f"{uptime.url}/ui/#/new")
     unlabelled = await page.evaluate(
@@ -178,4 +180,72 @@ async def test_readable_at_375_pixels_and_usable_by_keyboard(
              .map(el => el.name || el.id)"""
     )
     assert unlabelled == []
+    assert page_hosts.errors == []
+
+
+async def graphql(uptime: Uptime, query: str, **variables: object) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=uptime.url) as client:
+        answer = await client.post("/graphql", json={"query": query, "variables": variables})
+    body: dict[str, Any] = answer.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def test_check_now_pause_resume_and_edit(
+    page: Page, page_hosts: Hosts, uptime: Uptime, artifacts: Path
+) -> None:
+    peer = await HttpPeer().start("127.0.0.1", None)
+    try:
+        # Checked hourly, so the only check in this test is the one asked for.
+        created = await graphql(
+            uptime,
+            """mutation($url: String!) { createTarget(input: {name: "api", kind: HTTP, url: $url,
+                 intervalSeconds: 3600, http: {headers: [{name: "X-Key", value: "s3cret"}]}})
+                 { ... on Target { id } } }""",
+            url=peer.url("/ok"),
+        )
+        target_id = created["createTarget"]["id"]
+        await page.goto(f"{uptime.url}/ui/#/target/{target_id}")
+        await expect(page.locator("#live-state")).to_have_text("Live")
+        await expect(page.get_by_text("No checks yet.")).to_be_visible()
+
+        await page.get_by_role("button", name="Check now").click()
+        await expect(page.locator("#checks tr")).to_have_count(1)
+        await expect(page.locator("#checks tr .badge")).to_have_text("UP")
+
+        await page.get_by_role("button", name="Pause").click()
+        await expect(page.locator("#target-status .badge")).to_have_text("PAUSED")
+        await page.get_by_role("link", name="All targets").click()
+        await expect(page.locator("#count-paused")).to_have_text("1")
+        await page.get_by_role("link", name="api").click()
+        await page.get_by_role("button", name="Resume").click()
+        await expect(page.get_by_role("button", name="Pause")).to_be_visible()
+        await expect(page.locator("#target-status .badge")).not_to_have_text("PAUSED")
+
+        # Edit: the header's value is never shown, and is kept when the field stays empty.
+        await page.get_by_role("link", name="Edit").click()
+        await expect(page.get_by_label("Name")).to_have_value("api")
+        await expect(page.locator('.field[data-field="http.headers"] .hint')).to_contain_text(
+            "X-Key"
+        )
+        assert "s3cret" not in await page.content()
+        await page.get_by_label("Name").fill("api v2")
+        await page.get_by_label("Keyword", exact=True).fill("operational")
+        await page.get_by_label("Method").select_option("HEAD")
+        await page.screenshot(path=artifacts / "edit.png", full_page=True)
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("heading", name="api v2")).to_be_visible()
+    finally:
+        await peer.stop()
+    stored = await graphql(
+        uptime,
+        "query($id: ID!) { target(id: $id) { name http { method keyword headers { name } } } }",
+        id=target_id,
+    )
+    assert stored["target"] == {
+        "name": "api v2",
+        "http": {"method": "HEAD", "keyword": "operational", "headers": [{"name": "X-Key"}]},
+    }
+    assert page_hosts.hosts == {uptime.host}
     assert page_hosts.errors == []
