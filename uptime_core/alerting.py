@@ -48,8 +48,9 @@ def _http_url(value: Any, field: str, problems: list[FieldError]) -> str | None:
         return None
     try:
         url = httpx.URL(value)
-    except httpx.InvalidURL as error:
-        problems.append(FieldError(field, f"is not a URL ({error})"))
+    except httpx.InvalidURL:
+        # Not echoed: the URL may be a secret (Slack's is).
+        problems.append(FieldError(field, "is not a URL"))
         return None
     if url.scheme not in ("http", "https") or not url.host:
         problems.append(FieldError(field, "must be an http:// or https:// URL with a host"))
@@ -365,14 +366,20 @@ async def queue_test_message(pool: asyncpg.Pool, channel_id: int) -> DeliveryRow
 # -- the deliverers' statements ---------------------------------------------------------------
 
 # Due, unleased, pending deliveries, oldest first, leased in one statement (as targets are
-# claimed: a MATERIALIZED CTE so the locking subquery runs once).
+# claimed: a MATERIALIZED CTE so the locking subquery runs once). A message waits while an
+# earlier one of the same incident to the same channel is still pending, so a "resolved"
+# never overtakes its "down" that is waiting to be retried.
 CLAIM_DUE_DELIVERIES = """
 WITH due AS MATERIALIZED (
     SELECT id
-    FROM delivery
+    FROM delivery AS d
     WHERE state = 'pending'
       AND next_attempt_at <= now()
       AND (lease_expires_at IS NULL OR lease_expires_at < now())
+      AND NOT EXISTS (SELECT 1 FROM delivery AS earlier
+                      WHERE earlier.incident_id = d.incident_id
+                        AND earlier.channel_id = d.channel_id
+                        AND earlier.id < d.id AND earlier.state = 'pending')
     ORDER BY next_attempt_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED

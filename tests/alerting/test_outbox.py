@@ -10,7 +10,12 @@ from typing import Any
 import asyncpg
 
 from tests.alerting.support import DOWN, UP, check, new_target
-from uptime_core.alerting import ChannelFields, create_channel, format_duration
+from uptime_core.alerting import (
+    ChannelFields,
+    claim_due_deliveries,
+    create_channel,
+    format_duration,
+)
 from uptime_core.models import ChannelKind
 from uptime_core.scheduling import CheckOutcome, claim_due_targets, record_results
 
@@ -215,3 +220,24 @@ async def test_reminders_follow_the_channel_interval_while_down(
     assert [(d["channel_id"], d["sequence"]) for d in reminders] == [(reminded, 1), (reminded, 2)]
     assert reminders[0]["idempotency_key"] != reminders[1]["idempotency_key"]
     assert [d["payload"]["reminder"] for d in reminders] == [1, 2]
+
+
+async def test_a_resolution_waits_for_its_down_to_be_sent_first(
+    db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
+    target = await new_target(db)
+    await channel(pool, "everything", all_targets=True)
+    await check(db, target, DOWN, minutes_ago(10))
+    await check(db, target, DOWN, minutes_ago(9))
+    # The "down" failed once and waits for its retry.
+    await db.execute("UPDATE delivery SET next_attempt_at = now() + interval '1 hour'")
+    await check(db, target, UP, minutes_ago(8))
+    await check(db, target, UP, minutes_ago(7))
+    assert [d["event"] for d in await deliveries(db)] == ["down", "resolved"]
+    assert await claim_due_deliveries(db, "w", 10, 5.0, 3600.0) == []
+    await db.execute("UPDATE delivery SET next_attempt_at = now() WHERE event = 'down'")
+    [first] = await claim_due_deliveries(db, "w", 10, 5.0, 3600.0)
+    assert first.event == "down"
+    await db.execute("UPDATE delivery SET state = 'sent' WHERE id = $1", first.id)
+    [second] = await claim_due_deliveries(db, "w", 10, 5.0, 3600.0)
+    assert second.event == "resolved"
