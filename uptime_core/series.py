@@ -8,6 +8,9 @@ a gap, never a zero). Where the numbers come from depends on the window:
 - longer: the hourly or daily rollups (which hold the current hour and day too, since the
   record statement adds to them), their histograms summed per bucket.
 
+Checks inside maintenance windows are left out (the rollups count them apart), as
+``uptime_core.stats`` leaves them out of checks, failures and latency.
+
 Percentiles are placed inside their histogram bucket exactly as ``uptime_core.stats`` places
 them (density linear in log-latency, sloped by the neighbouring buckets, clamped to the
 bucket's min and max), so a point equals the uptime of the same range.
@@ -83,6 +86,7 @@ raw AS (
            CASE WHEN r.latency_ms IS NOT NULL THEN {bucket_sql("r.latency_ms")} END AS b
     FROM params AS p JOIN check_result AS r
       ON r.target_id = $1 AND r.scheduled_for >= p.lo AND r.scheduled_for < p.hi
+    WHERE NOT r.in_maintenance  -- neither up nor down, as in the rollups and uptime
 ),
 totals AS (
     SELECT start, count(*) AS checks, count(*) FILTER (WHERE status = 'down') AS failures,

@@ -52,6 +52,14 @@ async def history_target(db: asyncpg.Connection) -> tuple[int, datetime]:
         if not empty_minute <= slot < empty_minute + timedelta(minutes=1)
     ]
     await record_history(db, target_id, [c for c in sparse + recent if c[0] < now])
+    # Some recent checks fell in a maintenance window: neither up nor down, no latency.
+    await db.execute(
+        "UPDATE check_result SET in_maintenance = true WHERE target_id = $1 "
+        "AND scheduled_for BETWEEN $2 AND $3",
+        target_id,
+        now - timedelta(minutes=12, seconds=30),
+        now - timedelta(minutes=10),
+    )
     return target_id, now
 
 
