@@ -200,11 +200,19 @@ def _row(record: asyncpg.Record) -> MaintenanceRow:
     return MaintenanceRow(**values)
 
 
-async def _check_target(connection: asyncpg.Connection, target_id: int | None) -> None:
-    if target_id is not None and not await connection.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)", target_id
+async def _check_references(connection: asyncpg.Connection, fields: MaintenanceFields) -> None:
+    """The target exists, and the database knows the time zone too (the record statement
+    reads windows in every batch: a zone it cannot read would stop all recording)."""
+    if fields.target_id is not None and not await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)", fields.target_id
     ):
         raise TargetSettingsError([FieldError("targetId", "no target has this id")])
+    if fields.time_zone is not None and not await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", fields.time_zone
+    ):
+        raise TargetSettingsError(
+            [FieldError("timeZone", "is not a time zone this database knows")]
+        )
 
 
 def _values(fields: MaintenanceFields) -> list[Any]:
@@ -224,7 +232,7 @@ def _values(fields: MaintenanceFields) -> list[Any]:
 async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> MaintenanceRow:
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
-        await _check_target(connection, fields.target_id)
+        await _check_references(connection, fields)
         window_id = await connection.fetchval(
             f"INSERT INTO maintenance_window ({_COLUMNS}) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -240,7 +248,7 @@ async def update_window(
 ) -> MaintenanceRow | None:
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
-        await _check_target(connection, fields.target_id)
+        await _check_references(connection, fields)
         status = await connection.execute(
             "UPDATE maintenance_window SET (" + _COLUMNS + ") = "
             "($2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE id = $1",
