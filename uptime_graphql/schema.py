@@ -6,10 +6,13 @@ from collections.abc import Iterator
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from uptime_graphql.errors import unauthenticated
@@ -32,14 +35,25 @@ class RequireToken(SchemaExtension):
         yield
 
 
+# The limiters make a new rule class per instance; made once, the rules are the same on every
+# request, so ValidationCache (keyed by document and rules) finds its earlier answers.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
         RequireToken,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Clients send the same few documents again and again, and validating one costs more
+        # CPU than answering a one-target query. Bounded LRU caches, keyed by the text and
+        # the limits (a flood of distinct queries only evicts).
+        ParserCache,
+        ValidationCache,
     ],
 )
