@@ -433,6 +433,20 @@ WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state = 'pending'
 """
 
 
+# Finished deliveries are kept as long as raw results (the hourly maintenance deletes them).
+PRUNE_DELIVERIES = """
+DELETE FROM delivery
+WHERE state IN ('sent', 'failed', 'suppressed')
+  AND created_at < now() - make_interval(days => $1)
+"""
+
+
+async def prune_deliveries(connection: asyncpg.Connection | asyncpg.Pool, days: int) -> int:
+    """Delete sent, failed and suppressed deliveries older than ``days``; how many."""
+    status = await connection.execute(PRUNE_DELIVERIES, days)
+    return int(status.split()[-1])
+
+
 @dataclass(frozen=True)
 class ClaimedDelivery:
     """One message leased to this worker, with its channel."""

@@ -17,6 +17,7 @@ import signal
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
+from uptime_core.alerting import prune_deliveries
 from uptime_core.db import create_pool, describe_host, unreachable
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision
@@ -141,13 +142,15 @@ class Worker:
         return True
 
     async def _maintain_partitions(self, pool: asyncpg.Pool) -> None:
-        """Keep check_result's day partitions made ahead and expired ones dropped: now, then
-        every hour. Replicas take turns through an advisory lock; failures wait for the next
-        round (partitions exist a week ahead)."""
+        """Keep check_result's day partitions made ahead and expired ones dropped, and delete
+        finished deliveries as old: now, then every hour. Replicas take turns at partitions
+        through an advisory lock (pruning twice is harmless); failures wait for the next round
+        (partitions exist a week ahead)."""
         while True:
             try:
                 async with pool.acquire() as connection:
                     await maintain_partitions_once(connection, self.settings.retention_days)
+                    await prune_deliveries(connection, self.settings.retention_days)
             except Exception as error:
                 if not is_connection_error(error):
                     raise

@@ -15,6 +15,7 @@ from uptime_core.alerting import (
     claim_due_deliveries,
     create_channel,
     format_duration,
+    prune_deliveries,
 )
 from uptime_core.models import ChannelKind
 from uptime_core.scheduling import CheckOutcome, claim_due_targets, record_results
@@ -241,3 +242,20 @@ async def test_a_resolution_waits_for_its_down_to_be_sent_first(
     await db.execute("UPDATE delivery SET state = 'sent' WHERE id = $1", first.id)
     [second] = await claim_due_deliveries(db, "w", 10, 5.0, 3600.0)
     assert second.event == "resolved"
+
+
+async def test_finished_deliveries_are_pruned_after_the_retention(
+    db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
+    target = await new_target(db)
+    await channel(pool, "everything", all_targets=True)
+    await check(db, target, DOWN, minutes_ago(10))
+    await check(db, target, DOWN, minutes_ago(9))
+    await check(db, target, UP, minutes_ago(8))
+    await check(db, target, UP, minutes_ago(7))
+    await db.execute(
+        "UPDATE delivery SET created_at = now() - interval '31 days', "
+        "state = CASE WHEN event = 'down' THEN 'sent' ELSE state END"
+    )
+    assert await prune_deliveries(db, 30) == 1
+    assert [d["state"] for d in await deliveries(db)] == ["pending"], "pending ones stay"
