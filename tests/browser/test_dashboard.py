@@ -56,6 +56,14 @@ async def test_add_watch_up_and_down_validate_and_delete(
         assert "var(--up)" in await strip.evaluate("e => e.style.backgroundImage")
         await page.screenshot(path=artifacts / "overview.png", full_page=True)
 
+        # A second tab on the target's page follows too, incidents included.
+        second = await page.context.new_page()
+        second.on("websocket", lambda socket: page_hosts.add(socket.url))
+        href = await row.get_by_role("link").get_attribute("href")
+        await second.goto(f"{uptime.url}/ui/{href}")
+        await expect(second.locator("#live-state")).to_have_text("Live")
+        await expect(second.get_by_text("No incidents.")).to_be_visible()
+
         # Stop the server: DOWN within failure threshold x interval + 3 s.
         await peer.stop()
         stopped = time.monotonic()
@@ -69,6 +77,9 @@ async def test_add_watch_up_and_down_validate_and_delete(
         )
         assert "var(--down)" in await strip.evaluate("e => e.style.backgroundImage")
         assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
+        await expect(second.locator("#target-status .badge")).to_have_text("DOWN")
+        await expect(second.locator("#incidents")).to_contain_text("ongoing")
+        await second.close()
 
         # The target's page: chart, recent checks with their errors, the open incident.
         await row.get_by_role("link", name="local shop").click()

@@ -462,6 +462,17 @@ function incidentRow(i) {
     <td data-label="Duration" class="num">${duration(lasted)}</td><td data-label="Cause">${escape(i.cause || "")}</td></tr>`;
 }
 
+function incidentsHtml(edges) {
+  if (!edges.length) return `<p class="muted">No incidents.</p>`;
+  return `<table class="list"><thead><tr><th scope="col">Started</th><th scope="col">Resolved</th>
+    <th scope="col" class="num">Duration</th><th scope="col">Cause</th></tr></thead>
+    <tbody>${edges.map((e) => incidentRow(e.node)).join("")}</tbody></table>`;
+}
+
+const INCIDENTS = `query Incidents($id: ID!) {
+  target(id: $id) { incidents(first: 20) { edges { node { id startedAt resolvedAt cause } } } }
+}`;
+
 function uptimeCard(label, u) {
   return `<div class="card"><h3>${label}</h3><p class="big">${percent(u.ratio)}</p>
     <p class="muted">${u.checks} checks, ${u.failures} failed · coverage ${percent(u.coverage)}
@@ -511,10 +522,7 @@ async function renderTarget(root, id) {
       </section>
       <section aria-labelledby="incidents-title">
         <h2 id="incidents-title">Incidents</h2>
-        ${t.incidents.edges.length
-          ? `<table class="list"><thead><tr><th scope="col">Started</th><th scope="col">Resolved</th><th scope="col" class="num">Duration</th><th scope="col">Cause</th></tr></thead>
-             <tbody>${t.incidents.edges.map((e) => incidentRow(e.node)).join("")}</tbody></table>`
-          : `<p class="muted">No incidents.</p>`}
+        <div id="incidents">${incidentsHtml(t.incidents.edges)}</div>
       </section>
     </section>`;
 
@@ -554,8 +562,10 @@ async function renderTarget(root, id) {
     }
   };
   $("#check-now", root).addEventListener("click", () =>
-    act(`mutation($id: ID!) { checkTargetNow(id: $id) { ${RESULT} } }`, () => {
-      note.textContent = "A check is on its way.";
+    act(`mutation($id: ID!) { checkTargetNow(id: $id) { ${RESULT} } }`, (answer) => {
+      note.textContent = answer.paused
+        ? "Paused targets are not checked: resume it first."
+        : "A check is on its way.";
     }),
   );
   $("#pause", root).addEventListener("click", (event) => {
@@ -594,7 +604,14 @@ async function renderTarget(root, id) {
       }
     },
     status(change) {
-      if (change.target.id === id) $("#target-status", root).innerHTML = badge(change.current);
+      if (change.target.id !== id) return;
+      $("#target-status", root).innerHTML = badge(change.current);
+      // A confirmed change opens or closes an incident: read the list again.
+      request(INCIDENTS, { id })
+        .then((answer) => {
+          if (answer.target) $("#incidents", root).innerHTML = incidentsHtml(answer.target.incidents.edges);
+        })
+        .catch(console.error);
     },
     close() {
       resize.disconnect();
