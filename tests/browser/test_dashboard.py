@@ -151,6 +151,9 @@ async def test_the_token_is_asked_once_and_kept(
     await expect(page.locator("#overview-note")).to_have_text("No targets yet: add one.")
     await expect(dialog).to_be_hidden()
     assert await page.evaluate("localStorage.getItem('uptime.token')") == "browser-s3cret"
+    await page.get_by_role("button", name="Forget token").click()
+    assert await page.evaluate("localStorage.getItem('uptime.token')") is None
+    await expect(page.get_by_role("button", name="Forget token")).to_be_hidden()
     assert page_hosts.hosts == {uptime.host}
     assert page_hosts.errors == []
 

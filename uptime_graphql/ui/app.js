@@ -2,7 +2,9 @@
 // and the add/edit form. Routes live in the URL's hash: #/, #/new, #/target/<id>[/edit].
 
 import { drawLatencyChart, formatMs } from "./chart.js";
-import { Live, Unauthenticated, onTokenNeeded, request } from "./graphql.js";
+import {
+  Live, Unauthenticated, forgetToken, onTokenNeeded, onTokenStored, request, token,
+} from "./graphql.js";
 import { fieldFor, formInput, renderForm, showProblems } from "./form.js";
 
 const STRIP = 20; // recent checks shown per target
@@ -12,7 +14,7 @@ const STATS_REFRESH_MS = 60_000;
 
 const ROW_FIELDS = `
   id name kind url host port paused status
-  checks(first: ${STRIP}) { edges { node { status scheduledFor latencyMs } } }
+  checks(first: ${STRIP}) { edges { node { status } } }
   day: uptime(window: LAST_24_HOURS) { ratio latency { p95Ms } }
   week: uptime(window: LAST_7_DAYS) { ratio }
   month: uptime(window: LAST_30_DAYS) { ratio }`;
@@ -120,7 +122,7 @@ const state = {
 function toRow(node) {
   const strip = node.checks.edges.map((e) => e.node.status).reverse();
   const { checks, ...rest } = node;
-  return { ...rest, strip, lastLatency: node.checks.edges[0]?.node.latencyMs ?? null };
+  return { ...rest, strip };
 }
 
 async function loadAll() {
@@ -192,7 +194,6 @@ function onCheck(check) {
   } else {
     target.strip.push(check.status);
     if (target.strip.length > STRIP) target.strip.splice(0, target.strip.length - STRIP);
-    target.lastLatency = check.latencyMs;
     state.checked.add(id);
     // A target without figures yet (new): read them soon rather than at the next refresh.
     scheduleStatsRefresh(target.day.ratio === null);
@@ -752,10 +753,16 @@ async function route() {
 function start() {
   announcer = $("#announcer");
   onTokenNeeded(askToken);
-  $("#forget-token").addEventListener("click", () => {
-    localStorage.removeItem("uptime.token");
+  const forget = $("#forget-token");
+  const showForget = () => (forget.hidden = !token());
+  forget.addEventListener("click", () => {
+    forgetToken();
+    showForget();
     announce("Token forgotten");
   });
+  window.addEventListener("storage", showForget);
+  onTokenStored(showForget);
+  showForget();
   window.addEventListener("hashchange", route);
   startLive();
   route();

@@ -10,8 +10,14 @@ export class Unauthenticated extends Error {}
 let askToken = async () => null; // replaced by the app with its dialog
 let asking = null; // one dialog at a time, however many requests were refused
 
+let stored = () => {};
+
 export function onTokenNeeded(ask) {
   askToken = ask;
+}
+
+export function onTokenStored(callback) {
+  stored = callback;
 }
 
 export function token() {
@@ -27,6 +33,7 @@ async function newToken(rejected) {
     asking = askToken(rejected).then((value) => {
       asking = null;
       if (value) localStorage.setItem(TOKEN_KEY, value);
+      stored();
       return value;
     });
   }
