@@ -10,6 +10,9 @@ import asyncpg
 import pytest
 
 from tests.alerting.receivers import SmtpServer, SwitchableTarget, WebhookReceiver
+
+# The API served over real HTTP, as the GraphQL tests serve it.
+from tests.graphql.conftest import api_url, serve_api  # noqa: F401
 from tests.support.peers import CertificateSet, make_certificates
 from uptime_core.db import libpq_url
 
