@@ -3,9 +3,12 @@ their deliveries and maintenance windows."""
 
 from __future__ import annotations
 
-import strawberry
+from collections.abc import Iterable, Iterator
 
-from uptime_core import __version__
+import strawberry
+from strawberry.types.nodes import SelectedField, Selection
+
+from uptime_core import __version__, stats
 from uptime_core.alerting import channel_by_id
 from uptime_core.maintenance import window_by_id
 from uptime_core.targets import incident_by_id, list_targets
@@ -26,6 +29,32 @@ from uptime_graphql.types.maintenance import (
 )
 from uptime_graphql.types.node import Node, PageInfo, cursor, parse_global_id
 from uptime_graphql.types.target import Target, TargetConnection, TargetEdge, after_key, page_size
+
+
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, those inside fragments included."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
+def _asked_of_each_target(selected: list[Selection]) -> tuple[bool, list[stats.UptimeWindow]]:
+    """Whether a page of targets asks each node for lastCheck, and for uptime over which
+    windows (the ones named literally or by a variable)."""
+    last_check = False
+    windows: set[stats.UptimeWindow] = set()
+    for targets in _fields(selected):
+        edges = (f for f in _fields(targets.selections) if f.name == "edges")
+        nodes = (n for e in edges for n in _fields(e.selections) if n.name == "node")
+        for field in (f for node in nodes for f in _fields(node.selections)):
+            window = field.arguments.get("window")
+            if field.name == "lastCheck":
+                last_check = True
+            elif field.name == "uptime" and isinstance(window, str):
+                windows.update(w for w in stats.UptimeWindow if w.name == window)
+    return last_check, sorted(windows, key=lambda w: w.value)
 
 
 @strawberry.type(description="The root of every query.")
@@ -53,6 +82,10 @@ class Query:
         )
         for row in rows:  # prime the loader: fields asking for a target find it here
             info.context.loaders.target.prime(row.id, row)
+        last_check, windows = _asked_of_each_target(info.selected_fields)
+        await info.context.loaders.prefetch(
+            [row.id for row in rows], last_check=last_check, windows=windows
+        )
         edges = [TargetEdge(cursor=cursor(str(row.id)), node=Target.from_row(row)) for row in rows]
         return TargetConnection(
             edges=edges,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from uptime_core import series, stats
 from uptime_core.targets import TargetRow, checks_page, incidents_page
 from uptime_graphql.errors import bad_input
+from uptime_graphql.loaders import loaded
 from uptime_graphql.types.check import Check, CheckConnection, CheckEdge
 from uptime_graphql.types.enums import ProbeKind, TargetStatus, UptimeWindow
 from uptime_graphql.types.incident import Incident, IncidentConnection, IncidentEdge
@@ -120,8 +121,17 @@ class Target(Node):
     def tls(self) -> bool | None:
         return bool(self.row.options.get("tls", False)) if self.row.kind == "tcp" else None
 
-    @strawberry.field(description="The most recent check.")
-    async def last_check(self, info: strawberry.Info) -> Check | None:
+    # lastCheck and uptime answer at once with what Query.targets fetched for the whole page
+    # (Loaders.prefetch), and with an awaitable through the loader otherwise.
+
+    @strawberry.field(description="The most recent check.", graphql_type=Check | None)
+    def last_check(self, info: strawberry.Info) -> Check | Awaitable[Check | None] | None:
+        found, row = loaded(info.context.loaders.last_check, self.row.id)
+        if found:
+            return None if row is None else Check.from_row(row)
+        return self._load_last_check(info)
+
+    async def _load_last_check(self, info: strawberry.Info) -> Check | None:
         row = await info.context.loaders.last_check.load(self.row.id)
         return None if row is None else Check.from_row(row)
 
@@ -146,8 +156,15 @@ class Target(Node):
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
         )
 
-    @strawberry.field(description="Uptime over a rolling window.")
-    async def uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime:
+    @strawberry.field(description="Uptime over a rolling window.", graphql_type=Uptime)
+    def uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime | Awaitable[Uptime]:
+        key = (self.row.id, stats.UptimeWindow[window.name])
+        found, answer = loaded(info.context.loaders.uptime, key)
+        if found and answer is not None:
+            return Uptime.from_stats(window, answer)
+        return self._load_uptime(info, window)
+
+    async def _load_uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime:
         core_window = stats.UptimeWindow[window.name]
         answer = await info.context.loaders.uptime.load((self.row.id, core_window))
         return Uptime.from_stats(window, answer)
