@@ -3,7 +3,8 @@ PostgreSQL) driven through Debian's Chromium by Playwright, headless.
 
 Fixtures to reuse:
 
-- ``start_uptime(token=None)``: an API and a worker on this test's database; ``.url``;
+- ``start_uptime(token=None, worker=True)``: an API (and a worker) on this test's database;
+  ``.url``, ``.host``;
 - ``uptime``: the same, started without a token;
 - ``browser``: Chromium from ``/usr/bin/chromium`` (the Makefile installs it; Playwright never
   downloads a browser here);
@@ -50,7 +51,7 @@ class Uptime:
     url: str  # http://127.0.0.1:<port>
     database_url: str
     token: str | None
-    worker: WorkerProcess
+    worker: WorkerProcess | None
     api: subprocess.Popen[bytes]
     log_path: Path
 
@@ -66,11 +67,12 @@ StartUptime = Callable[..., Uptime]
 async def start_uptime(
     database_url: str, start_worker: StartWorker, tmp_path: Path
 ) -> AsyncIterator[StartUptime]:
-    """``start_uptime(token=None, **worker_settings)`` starts `uptime api` and `uptime worker`
-    on the test's database; both are stopped at the end."""
+    """``start_uptime(token=None, worker=True, **worker_settings)`` starts `uptime api` and
+    (unless ``worker=False``, for pages that need no checks) `uptime worker` on the test's
+    database; both are stopped at the end."""
     started: list[Uptime] = []
 
-    def start(token: str | None = None, **worker_settings: str) -> Uptime:
+    def start(token: str | None = None, worker: bool = True, **worker_settings: str) -> Uptime:
         port = free_port()
         log_path = tmp_path / f"api-{port}.log"
         env = {**os.environ, "DATABASE_URL": database_url, "UPTIME_API_PORT": str(port)}
@@ -85,11 +87,14 @@ async def start_uptime(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        worker = start_worker(database_url, f"browser-{port}", **worker_settings)
-        server = Uptime(f"http://127.0.0.1:{port}", database_url, token, worker, api, log_path)
+        checker = None
+        if worker:
+            checker = start_worker(database_url, f"browser-{port}", **worker_settings)
+        server = Uptime(f"http://127.0.0.1:{port}", database_url, token, checker, api, log_path)
         started.append(server)
         wait_for_http(f"{server.url}/readyz", timeout=30)
-        wait_for_http(f"{worker.health}/readyz", timeout=30)
+        if checker is not None:
+            wait_for_http(f"{checker.health}/readyz", timeout=30)
         return server
 
     yield start

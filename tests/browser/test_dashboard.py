@@ -134,7 +134,7 @@ async def test_add_watch_up_and_down_validate_and_delete(
 async def test_the_token_is_asked_once_and_kept(
     page: Page, page_hosts: Hosts, start_uptime: StartUptime
 ) -> None:
-    uptime = start_uptime(token="browser-s3cret")
+    uptime = start_uptime(token="browser-s3cret", worker=False)
     await page.goto(f"{uptime.url}/ui/")
     dialog = page.locator("dialog#token")
     await expect(dialog).to_be_visible()
@@ -166,8 +166,9 @@ async def sideways_overflow(page: Page) -> int:
 
 
 async def test_readable_at_375_pixels_and_usable_by_keyboard(
-    page: Page, page_hosts: Hosts, uptime: Uptime, artifacts: Path
+    page: Page, page_hosts: Hosts, start_uptime: StartUptime, artifacts: Path
 ) -> None:
+    uptime = start_uptime(worker=False)
     await page.set_viewport_size({"width": 375, "height": 740})
     await open_dashboard(page, uptime)
     # Keyboard only: tab to "Add target", press Enter, type into the focused name field.
@@ -261,5 +262,51 @@ async def test_check_now_pause_resume_and_edit(
         "name": "api v2",
         "http": {"method": "HEAD", "keyword": "operational", "headers": [{"name": "X-Key"}]},
     }
+    assert page_hosts.hosts == {uptime.host}
+    assert page_hosts.errors == []
+
+
+async def test_option_problems_appear_by_their_fields_and_other_kinds_are_added(
+    page: Page, page_hosts: Hosts, start_uptime: StartUptime
+) -> None:
+    uptime = start_uptime(worker=False)
+    await page.goto(f"{uptime.url}/ui/#/new")
+    await page.get_by_label("Name").fill("json check")
+    await page.get_by_label("URL").fill("http://127.0.0.1:9/health")
+    await page.get_by_label("JSON path").fill("$.status")
+    await page.get_by_label("Operator").select_option("contains")
+    await page.get_by_label("Fail when the keyword is present").check()
+    await page.get_by_label("Interval (s)").fill("often")
+    await page.get_by_role("button", name="Add target").click()
+    # A word where a number goes is caught in the page (GraphQL would name no field).
+    interval = page.locator('.field[data-field="intervalSeconds"] .field-error')
+    await expect(interval).to_have_text("must be a whole number")
+    await page.get_by_label("Interval (s)").fill("30")
+    await page.get_by_role("button", name="Add target").click()
+    await expect(interval).to_be_hidden()
+    # The API's problems with options land by the option's own field.
+    value = page.locator('.field[data-field="http.jsonAssertion.value"] .field-error')
+    await expect(value).to_contain_text("needs a value")
+    keyword = page.locator('.field[data-field="http.keywordAbsent"] .field-error')
+    await expect(keyword).to_contain_text("needs a keyword")
+    await expect(page.locator(".form-error")).to_have_text("2 fields need attention.")
+
+    # TCP and ICMP targets are added with their own fields.
+    for kind, name in (("TCP", "database"), ("ICMP", "router")):
+        await page.goto(f"{uptime.url}/ui/#/new")
+        await page.get_by_label("Name").fill(name)
+        await page.get_by_label(kind, exact=True).check()
+        await expect(page.get_by_label("URL")).to_be_hidden()
+        await page.get_by_label("Host").fill("127.0.0.1")
+        if kind == "TCP":
+            await page.get_by_label("Port").fill("5432")
+        else:
+            await expect(page.get_by_label("Port")).to_be_hidden()
+        await page.get_by_role("button", name="Add target").click()
+        await expect(page.get_by_role("heading", name=name)).to_be_visible()
+    await page.get_by_role("link", name="All targets").click()
+    await expect(page.locator("tbody#rows tr")).to_have_count(2)
+    await expect(page.locator("tbody#rows")).to_contain_text("TCP · 127.0.0.1:5432")
+    await expect(page.locator("tbody#rows")).to_contain_text("ICMP · 127.0.0.1")
     assert page_hosts.hosts == {uptime.host}
     assert page_hosts.errors == []
