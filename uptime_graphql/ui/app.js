@@ -117,6 +117,8 @@ const state = {
   lastStatsRefresh: 0,
   statsTimer: null,
   statsDue: 0,
+  firstFigures: new Set(), // ids whose first figures were asked for early (once each)
+  reading: new Set(), // ids of rows being read (a target created elsewhere)
 };
 
 function toRow(node) {
@@ -189,14 +191,21 @@ function onCheck(check) {
   const id = check.target.id;
   const target = state.targets.get(id);
   if (!target) {
-    // A target created elsewhere: read its row.
-    if (state.loaded) reloadRow(id).then(() => listenersReloaded());
+    // A target created elsewhere: read its row (once, however many of its checks arrive).
+    if (state.loaded && !state.reading.has(id)) {
+      state.reading.add(id);
+      reloadRow(id)
+        .then(listenersReloaded, console.error)
+        .finally(() => state.reading.delete(id));
+    }
   } else {
     target.strip.push(check.status);
     if (target.strip.length > STRIP) target.strip.splice(0, target.strip.length - STRIP);
     state.checked.add(id);
     // A target without figures yet (new): read them soon rather than at the next refresh.
-    scheduleStatsRefresh(target.day.ratio === null);
+    const first = target.day.ratio === null && !state.firstFigures.has(id);
+    if (first) state.firstFigures.add(id);
+    scheduleStatsRefresh(first);
     markDirty(id);
   }
   for (const listener of state.listeners) listener.check?.(check);
@@ -282,8 +291,11 @@ function rowHtml(t) {
   </tr>`;
 }
 
+// "Up" includes DEGRADED (it passes its checks), as the count at the top does.
 function matches(t, filter, search) {
-  if (filter && t.status !== filter) return false;
+  if (filter === "UP" ? t.status !== "UP" && t.status !== "DEGRADED" : filter && t.status !== filter) {
+    return false;
+  }
   return !search || t.name.toLowerCase().includes(search);
 }
 
@@ -306,7 +318,7 @@ function renderOverview(root) {
         <label>Status
           <select id="filter-status">
             <option value="">All</option>
-            ${STATUSES.map((s) => `<option value="${s}">${s[0]}${s.slice(1).toLowerCase()}</option>`).join("")}
+            ${STATUSES.map((s) => `<option value="${s}">${s === "UP" ? "Up (or degraded)" : s[0] + s.slice(1).toLowerCase()}</option>`).join("")}
           </select>
         </label>
         <label>Search by name <input id="search" type="search" autocomplete="off"></label>
@@ -426,7 +438,6 @@ function renderOverview(root) {
   root.querySelectorAll("[data-filter]").forEach((button) =>
     button.addEventListener("click", () => {
       select.value = button.dataset.filter;
-      if (button.dataset.filter === "PAUSED") select.value = "PAUSED";
       applyFilter();
       remember();
     }),
