@@ -60,6 +60,7 @@ subscription Checks {
         kind: "HTTP",
         url: new URL("/healthz", endpoint).href,
         intervalSeconds: 10,
+        timeoutSeconds: 5,
       },
     },
     null,
