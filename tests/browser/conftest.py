@@ -92,9 +92,20 @@ async def start_uptime(
             checker = start_worker(database_url, f"browser-{port}", **worker_settings)
         server = Uptime(f"http://127.0.0.1:{port}", database_url, token, checker, api, log_path)
         started.append(server)
-        wait_for_http(f"{server.url}/readyz", timeout=30)
+        try:
+            wait_for_http(f"{server.url}/readyz", timeout=30)
+        except AssertionError as error:
+            raise AssertionError(
+                f"{error}\nuptime api (exit code {api.poll()}) said:\n"
+                f"{log_path.read_text()[-3000:]}"
+            ) from None
         if checker is not None:
-            wait_for_http(f"{checker.health}/readyz", timeout=30)
+            try:
+                wait_for_http(f"{checker.health}/readyz", timeout=30)
+            except AssertionError as error:
+                raise AssertionError(
+                    f"{error}\nuptime worker said:\n{checker.output[-3000:]}"
+                ) from None
         return server
 
     yield start
