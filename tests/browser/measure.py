@@ -40,6 +40,7 @@ window.__recordFrames = (ms) => new Promise((resolve) => {
 class OverviewFigures:
     targets: int
     rendered_ms: float  # navigation start to the first render of every row with its figures
+    queries_ms: float  # of which waiting for the overview's GraphQL answers
     interactive_ms: float  # the first moment after that with no long task running
     live_seconds: float
     events_per_second: float  # checks received over the subscription while measuring
@@ -83,6 +84,12 @@ async def measure_overview(page: Page, url: str, targets: int, seconds: float) -
     rendered: float = await page.evaluate(
         "performance.getEntriesByName('uptime:overview')[0].startTime"
     )
+    queries: float = await page.evaluate(
+        """(rendered) => performance.getEntriesByType("resource")
+             .filter((e) => e.name.endsWith("/graphql") && e.startTime < rendered)
+             .reduce((sum, e) => sum + e.duration, 0)""",
+        rendered,
+    )
     await expect(page.locator("#live-state")).to_have_text("Live")
 
     start = await page.evaluate("[performance.now(), window.uptime.state.received]")
@@ -110,6 +117,7 @@ async def measure_overview(page: Page, url: str, targets: int, seconds: float) -
     return OverviewFigures(
         targets=targets,
         rendered_ms=rendered,
+        queries_ms=queries,
         interactive_ms=interactive,
         live_seconds=elapsed,
         events_per_second=(end[1] - start[1]) / elapsed,
