@@ -68,6 +68,9 @@ class LiveEvents:
         self.database_url = database_url
         self.pool = pool
         self.checks: set[Subscriber[CheckRow]] = set()
+        # The same subscribers by the target they follow (None: every target), so that an
+        # event reaches only its own, without asking each of hundreds.
+        self._checks_of: dict[int | None, set[Subscriber[CheckRow]]] = {}
         self.changes: set[Subscriber[StatusChange]] = set()
         self.notifications: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE * 4)
         self.listening = asyncio.Event()
@@ -88,14 +91,20 @@ class LiveEvents:
     async def subscribe_checks(
         self, target_ids: set[int] | None
     ) -> AsyncIterator[asyncio.Queue[CheckRow]]:
-        subscriber: Subscriber[CheckRow] = Subscriber(
-            lambda row: target_ids is None or row.target_id in target_ids
-        )
+        subscriber: Subscriber[CheckRow] = Subscriber(lambda _row: True)
+        keys: set[int | None] = {None} if target_ids is None else set(target_ids)
         self.checks.add(subscriber)
+        for key in keys:
+            self._checks_of.setdefault(key, set()).add(subscriber)
         try:
             yield subscriber.queue
         finally:
             self.checks.discard(subscriber)
+            for key in keys:
+                following = self._checks_of[key]
+                following.discard(subscriber)
+                if not following:
+                    del self._checks_of[key]
 
     @contextlib.asynccontextmanager
     async def subscribe_changes(
@@ -160,9 +169,10 @@ class LiveEvents:
                 [int(target_id) for target_id, _ in keys],
                 [datetime.fromisoformat(slot) for _, slot in keys],
             )
+            everything = list(self._checks_of.get(None, ()))
             for row in rows:
                 check = CheckRow(**dict(row))
-                for check_subscriber in list(self.checks):
+                for check_subscriber in [*everything, *self._checks_of.get(check.target_id, ())]:
                     check_subscriber.offer(check)
         for target_id, previous, current, slot in event.get("changes", []):
             change = StatusChange(int(target_id), previous, current, datetime.fromisoformat(slot))

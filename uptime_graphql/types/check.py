@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from uptime_core.targets import CheckRow
+from uptime_graphql.loaders import loaded
 from uptime_graphql.types.enums import CheckStatus
 from uptime_graphql.types.node import PageInfo
 
@@ -27,10 +29,19 @@ class Check:
     http_status: int | None
     target_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def target(
-        self, info: strawberry.Info
-    ) -> Annotated[Target, strawberry.lazy("uptime_graphql.types.target")]:
+    @strawberry.field(
+        graphql_type=Annotated["Target", strawberry.lazy("uptime_graphql.types.target")]
+    )
+    def target(self, info: strawberry.Info) -> Target | Awaitable[Target]:
+        # A subscription asks this of every event: at once when the loader holds the target.
+        from uptime_graphql.types.target import Target
+
+        found, row = loaded(info.context.loaders.target, self.target_id)
+        if found and row is not None:
+            return Target.from_row(row)
+        return self._load_target(info)
+
+    async def _load_target(self, info: strawberry.Info) -> Target:
         from uptime_graphql.types.target import Target
 
         row = await info.context.loaders.target.load(self.target_id)
