@@ -127,7 +127,9 @@ function toRow(node) {
   return { ...rest, strip };
 }
 
-async function loadAll() {
+/** Read every target, a page of 100 at a time; `onPage` sees the targets read so far (the
+ * first load shows each page as it comes). */
+async function loadAll(onPage = null) {
   const found = new Map();
   let after = null;
   for (;;) {
@@ -135,6 +137,7 @@ async function loadAll() {
     for (const edge of data.targets.edges) found.set(edge.node.id, toRow(edge.node));
     if (!data.targets.pageInfo.hasNextPage) break;
     after = data.targets.pageInfo.endCursor;
+    if (onPage) onPage(found);
   }
   state.targets = found;
   state.loaded = true;
@@ -365,6 +368,7 @@ function renderOverview(root) {
       if (visible) shown++;
     }
     if (!state.targets.size) note.textContent = state.loaded ? "No targets yet: add one." : "Loading…";
+    else if (!state.loaded) note.textContent = `${state.targets.size} targets so far, loading the rest…`;
     else note.textContent = shown === state.targets.size ? "" : `${shown} of ${state.targets.size} targets shown`;
   };
 
@@ -444,7 +448,11 @@ function renderOverview(root) {
   );
   drawAll();
   if (!state.loaded) {
-    loadAll().then(drawAll, showError);
+    const partial = (found) => {
+      state.targets = found;
+      drawAll();
+    };
+    loadAll(partial).then(drawAll, showError);
   }
   return listener;
 }
