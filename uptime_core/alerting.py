@@ -55,7 +55,22 @@ def _http_url(value: Any, field: str, problems: list[FieldError]) -> str | None:
     if url.scheme not in ("http", "https") or not url.host:
         problems.append(FieldError(field, "must be an http:// or https:// URL with a host"))
         return None
+    if url.userinfo:
+        problems.append(FieldError(field, "must not hold a user name or password"))
+        return None
     return value
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: all of it that may be shown (the rest may be a
+    secret). An unparsable URL shows as ``(invalid URL)``."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "(invalid URL)"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}"
 
 
 def _address(value: Any, field: str, problems: list[FieldError]) -> str | None:
@@ -95,8 +110,10 @@ def validate_channel_config(
             problems.append(FieldError(f"{prefix}.security", "must be starttls, tls or none"))
         config["security"] = security
         default_port = {"starttls": 587, "tls": 465, "none": 25}.get(str(security), 587)
-        port = merged.get("port") or default_port
-        if not isinstance(port, int) or not 1 <= port <= 65535:
+        port = merged.get("port")
+        if port is None:
+            port = default_port
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
             problems.append(FieldError(f"{prefix}.port", "must be from 1 to 65535"))
         config["port"] = port
         username, password = merged.get("username"), merged.get("password")
@@ -402,15 +419,25 @@ WHERE id = $1 AND lease_owner = $2 AND state = 'pending' AND lease_expires_at > 
 RETURNING attempts
 """
 
-# After a failed attempt that will be retried in $4 seconds: the error, when, and a lease
-# covering the wait and the next attempt.
+# After a failed attempt: the error, and either the time of the next attempt ($4 seconds on,
+# the backoff) with the lease cleared, so the row is claimed again when it is due and holds no
+# deliverer while it waits; or, when retrying cannot help ($5) or the next attempt would start
+# past the deadline ($6 seconds after the row was written), "failed". None if the lease was
+# lost (another worker holds the row now).
 ATTEMPT_FAILED = """
 UPDATE delivery
 SET last_error = $3,
-    next_attempt_at = now() + make_interval(secs => $4),
-    lease_expires_at = now() + make_interval(secs => $4 + $5)
+    state = CASE WHEN $5::boolean
+                   OR now() + make_interval(secs => $4) > created_at + make_interval(secs => $6)
+                 THEN 'failed' ELSE 'pending' END,
+    next_attempt_at = CASE WHEN $5::boolean
+                             OR now() + make_interval(secs => $4)
+                                > created_at + make_interval(secs => $6)
+                           THEN next_attempt_at ELSE now() + make_interval(secs => $4) END,
+    lease_owner = NULL,
+    lease_expires_at = NULL
 WHERE id = $1 AND lease_owner = $2 AND state = 'pending'
-RETURNING id
+RETURNING state
 """
 
 # The message went out: recorded whoever holds the lease now (it did go out).
@@ -420,12 +447,6 @@ SET state = 'sent', sent_at = now(), lease_owner = NULL, lease_expires_at = NULL
 WHERE id = $1 AND state = 'pending'
 """
 
-MARK_FAILED = """
-UPDATE delivery
-SET state = 'failed', last_error = $3, lease_owner = NULL, lease_expires_at = NULL
-WHERE id = $1 AND lease_owner = $2 AND state = 'pending'
-"""
-
 RELEASE_DELIVERIES = """
 UPDATE delivery
 SET lease_owner = NULL, lease_expires_at = NULL
@@ -433,16 +454,23 @@ WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state = 'pending'
 """
 
 
-# Finished deliveries are kept as long as raw results (the hourly maintenance deletes them).
+# Finished deliveries are kept as long as raw results (the hourly maintenance deletes them),
+# but only once their incident is resolved (or for test messages, which have none): the rows
+# of an open incident are what tell the record statement its "down" was sent and how many
+# reminders were, so deleting them would send the "down" again and repeat reminder keys.
 PRUNE_DELIVERIES = """
-DELETE FROM delivery
-WHERE state IN ('sent', 'failed', 'suppressed')
-  AND created_at < now() - make_interval(days => $1)
+DELETE FROM delivery AS d
+WHERE d.state IN ('sent', 'failed', 'suppressed')
+  AND d.created_at < now() - make_interval(days => $1)
+  AND (d.incident_id IS NULL
+       OR EXISTS (SELECT 1 FROM incident AS i
+                  WHERE i.id = d.incident_id AND i.resolved_at IS NOT NULL))
 """
 
 
 async def prune_deliveries(connection: asyncpg.Connection | asyncpg.Pool, days: int) -> int:
-    """Delete sent, failed and suppressed deliveries older than ``days``; how many."""
+    """Delete sent, failed and suppressed deliveries older than ``days`` whose incident is
+    resolved (or that have none); how many."""
     status = await connection.execute(PRUNE_DELIVERIES, days)
     return int(status.split()[-1])
 

@@ -4,11 +4,19 @@ Slack-compatible incoming webhook, or email over SMTP.
 Every attempt carries the delivery's idempotency key: the ``Idempotency-Key`` header on both
 webhooks, and on email the ``Message-ID`` (built from the key) plus an
 ``X-Uptime-Idempotency-Key`` header. A failure raises ``SendError``; ``permanent`` says that
-retrying cannot help (a 4xx answer other than 408 and 429, a refused recipient).
+retrying cannot help (a 4xx answer other than 408, 425 and 429, a refused recipient).
+
+The whole of one attempt is bounded by its timeout (``asyncio.timeout``), not just each phase:
+httpx's timeouts apply per connect, read and write, and aiosmtplib's per reply, so a server
+that trickles its answer could otherwise stretch a send past the delivery's lease.
+
+A webhook URL is treated as a secret (a Slack URL, a token in the path or query, a user and
+password): errors name only its scheme, host and port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -17,7 +25,7 @@ from email.message import EmailMessage
 import aiosmtplib
 import httpx
 
-from uptime_core.alerting import ClaimedDelivery, Message, render
+from uptime_core.alerting import ClaimedDelivery, Message, render, url_origin
 from uptime_core.models import ChannelKind
 
 SIGNATURE_HEADER = "X-Uptime-Signature"
@@ -40,7 +48,46 @@ def signature(secret: str, body: bytes) -> str:
 
 
 async def send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
-    """Make one attempt at sending ``delivery``; raise ``SendError`` when it did not go out."""
+    """Make one attempt at sending ``delivery``, all of it within ``timeout_seconds``; raise
+    ``SendError`` when it did not go out."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await _send(delivery, timeout_seconds)
+    except TimeoutError:
+        raise SendError(f"no answer from {_where(delivery)} within {timeout_seconds:g} s") from None
+
+
+def describe_unexpected(error: BaseException, delivery: ClaimedDelivery) -> str:
+    """An unexpected error (a bug) as a delivery's ``last_error``: its type and a short message,
+    with the channel's secrets and its URL (all of it but the origin) taken out."""
+    text = str(error)
+    config = delivery.config
+    hidden = [config.get(name) for name in ("url", "secret", "password", "username")]
+    url = config.get("url")
+    if isinstance(url, str):
+        try:
+            parsed = httpx.URL(url)
+            hidden += [parsed.raw_path.decode(errors="replace"), parsed.path]
+            hidden += [parsed.userinfo.decode(errors="replace"), parsed.fragment]
+        except (httpx.InvalidURL, TypeError):
+            pass
+    for value in sorted((v for v in hidden if isinstance(v, str) and len(v) > 1), key=len)[::-1]:
+        text = text.replace(value, "[hidden]")
+    text = " ".join(text.split())
+    if len(text) > 200:
+        text = text[:199] + "…"
+    name = type(error).__name__
+    return f"unexpected error: {name}: {text}" if text else f"unexpected error: {name}"
+
+
+def _where(delivery: ClaimedDelivery) -> str:
+    config = delivery.config
+    if delivery.kind is ChannelKind.EMAIL:
+        return f"{config.get('host')}:{config.get('port')}"
+    return url_origin(str(config.get("url", "")))
+
+
+async def _send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
     message = render(delivery)
     if delivery.kind is ChannelKind.EMAIL:
         await _send_email(delivery, message, timeout_seconds)
@@ -61,22 +108,44 @@ async def send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
     await _post(delivery.config["url"], body, headers, timeout_seconds)
 
 
+def _socket_reason(error: BaseException, url: str) -> str:
+    """What the socket layer said under an httpx error (``[Errno 111] Connect call failed
+    ...``), which names at most the host; empty when there is no such cause or it quotes any
+    part of the URL beyond the host."""
+    seen: BaseException | None = error
+    reason = ""
+    for _ in range(10):  # a chain is short; this bounds a cyclic one
+        if seen is None:
+            break
+        if isinstance(seen, OSError):
+            reason = str(seen)
+        seen = seen.__cause__ or seen.__context__
+    parsed = httpx.URL(url)
+    secrets = [url, parsed.userinfo.decode(errors="replace"), parsed.query.decode(errors="replace")]
+    secrets += [parsed.path, parsed.raw_path.decode(errors="replace"), parsed.fragment]
+    if any(part and part != "/" and part in reason for part in secrets):
+        return ""
+    return reason[:200]
+
+
 async def _post(url: str, body: bytes, headers: dict[str, str], timeout_seconds: float) -> None:
-    # The URL may itself be a secret (Slack's is): errors name only its host.
-    host = httpx.URL(url).host
+    # The URL may itself be a secret (Slack's is, Telegram's path holds a token): errors name
+    # only its origin, never the URL, and never an error message that might quote it.
+    where = url_origin(url)
     try:
         async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client:
             response = await client.post(url, content=body, headers=headers)
     except httpx.TimeoutException:
-        raise SendError(f"no answer from {host} within {timeout_seconds:g} s") from None
+        raise SendError(f"no answer from {where} within {timeout_seconds:g} s") from None
     except httpx.HTTPError as error:
-        reason = str(error).replace(url, host)  # never the full URL: it may hold a secret
-        raise SendError(f"cannot reach {host}: {type(error).__name__}: {reason}") from None
+        reason = _socket_reason(error, url)
+        detail = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+        raise SendError(f"cannot reach {where}: {detail}") from None
     if response.is_success:
         return
     status = response.status_code
     permanent = 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS
-    raise SendError(f"{host} answered HTTP {status}", permanent=permanent)
+    raise SendError(f"{where} answered HTTP {status}", permanent=permanent)
 
 
 async def _send_email(delivery: ClaimedDelivery, message: Message, timeout_seconds: float) -> None:

@@ -146,11 +146,16 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
             problems.append(FieldError("startsAt", "is required for a one-off window"))
         if fields.ends_at is None:
             problems.append(FieldError("endsAt", "is required for a one-off window"))
-        if fields.starts_at and fields.ends_at and fields.ends_at <= fields.starts_at:
-            problems.append(FieldError("endsAt", "must be after startsAt"))
+        # Decision: an absolute time needs its offset (no guessing a zone for a naive one),
+        # and only two aware times are compared (a naive one against an aware one cannot be).
+        naive = False
         for name, value in (("startsAt", fields.starts_at), ("endsAt", fields.ends_at)):
-            if value is not None and value.tzinfo is None:
+            if value is not None and value.utcoffset() is None:
                 problems.append(FieldError(name, "needs a UTC offset (e.g. 2026-12-01T22:00Z)"))
+                naive = True
+        start, end = fields.starts_at, fields.ends_at
+        if not naive and start is not None and end is not None and end <= start:
+            problems.append(FieldError("endsAt", "must be after startsAt"))
         if problems:
             raise TargetSettingsError(problems)
         return MaintenanceFields(

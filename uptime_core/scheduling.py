@@ -62,8 +62,9 @@ RETURNING t.id, t.kind, t.url, t.host, t.port, t.timeout_seconds, t.options,
 # The outbox (docs/alerting.md): for every incident change of a recorded row, one delivery per
 # channel watching the target. A "down" inside a maintenance window is written as suppressed
 # (never sent); a target still down after the window gets its "down" at its first check
-# outside it; a "resolved" goes to the channels that were sent the "down"; reminders follow
-# the channel's interval while the target stays down outside windows.
+# outside it; a "resolved" goes to exactly the channels that were sent the "down" (even one
+# disabled or detached since); reminders follow the channel's interval while the target stays
+# down outside windows.
 OUTBOX_CTES = """
 changes AS (
     SELECT o.id AS incident_id, o.target_id, 'opened' AS change, o.started_at, o.resolved_at,
@@ -96,9 +97,18 @@ addressed AS (
               AND x.event IN ('down', 'reminder') AND x.state <> 'suppressed') AS last_told_at
     FROM changes AS c
     JOIN notification_channel AS ch
-      ON ch.enabled
-     AND (ch.all_targets OR EXISTS (SELECT 1 FROM channel_target AS ct
-                                    WHERE ct.channel_id = ch.id AND ct.target_id = c.target_id))
+      ON CASE
+             -- A resolution goes to the channels told of the outage, whatever they watch
+             -- now (disabled or detached since); a deleted one took its rows with it.
+             WHEN c.change = 'closed' THEN EXISTS (
+                 SELECT 1 FROM delivery AS x
+                 WHERE x.incident_id = c.incident_id AND x.channel_id = ch.id
+                   AND x.event = 'down' AND x.state <> 'suppressed')
+             ELSE ch.enabled
+                  AND (ch.all_targets
+                       OR EXISTS (SELECT 1 FROM channel_target AS ct
+                                  WHERE ct.channel_id = ch.id AND ct.target_id = c.target_id))
+         END
 ),
 messages AS (
     SELECT a.*, m.event, m.sequence, m.state

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         description="Days of raw check results kept; rollups keep the statistics beyond.",
     )
     alert_concurrency: int = Field(
-        default=20, ge=1, description="Deliveries one worker has in hand (sending or waiting)."
+        default=20, ge=1, description="Deliveries one worker sends at the same time."
     )
     alert_send_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, description="Seconds one attempt at sending may take."

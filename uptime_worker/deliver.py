@@ -1,59 +1,53 @@
-"""The deliverers: claim due deliveries from the outbox, send them, retry, record the outcome.
+"""The deliverers: claim due deliveries from the outbox, send them, record the outcome.
 
 - Claims pending deliveries whose time has come with ``FOR UPDATE SKIP LOCKED`` and a lease
   (``uptime_core.alerting``), at most ``UPTIME_ALERT_CONCURRENCY`` in hand, polling about once
   a second (with jitter, so replicas do not poll in step).
-- Each delivery is retried in this process with tenacity: exponential backoff with jitter from
-  ``UPTIME_ALERT_RETRY_INITIAL_SECONDS`` up to ``UPTIME_ALERT_RETRY_MAX_SECONDS`` apart, until
-  ``UPTIME_ALERT_DEADLINE_SECONDS`` after the delivery was written; then it is ``failed`` with
-  its last error. An answer that retrying cannot change (a 4xx, a refused recipient) fails it
-  at once. Before each attempt the lease is renewed to cover it (and the attempt counted);
-  after a failure the error, the next attempt's time and a lease covering the wait are
-  written. A delivery whose lease was lost (this worker stalled) is left to its new holder.
+- One claim, one attempt: the attempt is counted and the lease renewed to cover it, then one
+  send, bounded as a whole by ``UPTIME_ALERT_SEND_TIMEOUT_SECONDS``. A failure writes the error
+  and the next attempt's time (tenacity's exponential backoff with jitter, from the attempt
+  count: ``UPTIME_ALERT_RETRY_INITIAL_SECONDS`` doubling up to
+  ``UPTIME_ALERT_RETRY_MAX_SECONDS``) and clears the lease, so a delivery waiting for its
+  retry holds no slot here; it is claimed again, by any worker, when it is due. Once the next
+  attempt would start more than ``UPTIME_ALERT_DEADLINE_SECONDS`` after the delivery was
+  written, or the answer is one retrying cannot change (a 4xx, a refused recipient), it is
+  ``failed`` with its last error. An unexpected error (a bug) counts as a failed attempt too.
+  A delivery whose lease was lost (this worker stalled) is left to its new holder.
 - A worker killed mid-send holds its leases until they expire (the send timeout plus
   ``UPTIME_WORKER_LEASE_MARGIN_SECONDS``); another replica then sends those messages again,
   with the same idempotency key, so receivers can drop the duplicate.
-- On stop: no new attempts; sends in flight may finish (each bounded by its timeout); the rest
-  are given back at once for another replica.
+- On stop: no new attempts; sends in flight may finish (each bounded by its timeout) and have
+  their outcome written; the rest are given back at once for another replica. A message that
+  went out is never given back, even if writing "sent" was cut short.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
-import time
+import traceback
 from dataclasses import dataclass, field
 
 import asyncpg
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from uptime_core.alerting import (
     ATTEMPT_FAILED,
     BEGIN_ATTEMPT,
-    MARK_FAILED,
     MARK_SENT,
     RELEASE_DELIVERIES,
     ClaimedDelivery,
     claim_due_deliveries,
 )
-from uptime_core.alerting_send import SendError, send
+from uptime_core.alerting_send import SendError, describe_unexpected, send
 from uptime_core.settings import Settings
 from uptime_worker.loop import WorkerMetrics, is_connection_error
 
 log = logging.getLogger("uptime.worker")
 
 POLL_SECONDS = 1.0
-
-
-class LeaseLost(Exception):
-    """Another worker holds the delivery now (this one stalled past its lease)."""
-
-
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, SendError) and not error.permanent
 
 
 @dataclass
@@ -70,8 +64,18 @@ class Deliverer:
         self.timeout = self.settings.alert_send_timeout_seconds
         # A lease covers one attempt and the write of its outcome.
         self.lease_seconds = self.timeout + self.settings.worker_lease_margin_seconds
+        # Tenacity's exponential backoff with jitter, computed from a delivery's attempt count
+        # when an attempt fails (the wait happens between claims, not in a task).
+        self.backoff = wait_exponential_jitter(
+            multiplier=self.settings.alert_retry_initial_seconds,
+            max=self.settings.alert_retry_max_seconds,
+            jitter=self.settings.alert_retry_initial_seconds,
+        )
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        # From the start of a send until its outcome is written: not cancelled at wind-down.
         self.sending: set[int] = set()
+        # Sent, "sent" not yet written: never given back (another worker would send it again).
+        self.went_out: set[int] = set()
         self.freed = asyncio.Event()
 
     async def run(self) -> None:
@@ -124,62 +128,53 @@ class Deliverer:
         for task in pending:
             task.cancel()
 
+    def retry_wait(self, attempts: int) -> float:
+        """Seconds before the next attempt after ``attempts`` failed ones (tenacity's formula:
+        initial x 2^(attempts-1) plus up to initial of jitter, at most the maximum)."""
+        state = RetryCallState(AsyncRetrying(), None, (), {})
+        state.attempt_number = max(attempts, 1)
+        return float(self.backoff(state))
+
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
-        deadline = time.monotonic() + max(delivery.seconds_left, 0.0)
-
-        async def failed(state: RetryCallState) -> None:
-            await self._attempt_failed(delivery, state)
-
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_retryable),
-            wait=wait_exponential_jitter(
-                multiplier=self.settings.alert_retry_initial_seconds,
-                max=self.settings.alert_retry_max_seconds,
-                jitter=self.settings.alert_retry_initial_seconds,
-            ),
-            # Stop once the next attempt would start after the deadline.
-            stop=lambda state: time.monotonic() + (state.upcoming_sleep or 0) >= deadline,
-            before_sleep=failed,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._attempt(delivery)
-        except LeaseLost:
-            log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
-        except SendError as error:
-            try:
-                await self.pool.execute(MARK_FAILED, delivery.id, self.worker_id, str(error))
-            except Exception as failure:
-                if not is_connection_error(failure):
-                    raise
-                return  # the lease expires; the next holder tries (and fails) once more
-            self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="failed")
-            log.warning(
-                "delivery %d (%s to channel %d) failed for good: %s",
-                delivery.id,
-                delivery.event,
-                delivery.channel_id,
-                error,
-            )
+            await self._attempt(delivery)
         except Exception as error:
+            # A statement failed (the database is away, or a bug in one): nothing can be
+            # written, so the lease expires and the row is claimed again. Failures of the
+            # send itself, expected or not, are recorded in ``_attempt``.
+            self.went_out.discard(delivery.id)
             if not is_connection_error(error):
-                log.exception("delivery %d: unexpected error", delivery.id)
-            # Its lease expires and it is claimed again.
+                log.exception("delivery %d: a statement failed", delivery.id)
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
+        if self.stopping.is_set():
+            return  # winding down: no new attempt; the row is given back
         attempts = await self.pool.fetchval(
             BEGIN_ATTEMPT, delivery.id, self.worker_id, self.lease_seconds
         )
         if attempts is None:
-            raise LeaseLost
+            log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
+            return
         self.sending.add(delivery.id)
         try:
-            await send(delivery, self.timeout)
+            try:
+                await send(delivery, self.timeout)
+            except SendError as error:
+                await self._failed(delivery, attempts, str(error), permanent=error.permanent)
+                return
+            except Exception as error:
+                # A bug (a malformed row, say): a failed attempt like any other, so the
+                # deadline applies, with the error's type and message (secrets taken out).
+                described = describe_unexpected(error, delivery)
+                frames = "".join(traceback.format_tb(error.__traceback__))
+                log.error("delivery %d: unexpected error: %s\n%s", delivery.id, described, frames)
+                await self._failed(delivery, attempts, described, permanent=False)
+                return
+            self.went_out.add(delivery.id)
+            await self.pool.execute(MARK_SENT, delivery.id)
+            self.went_out.discard(delivery.id)
         finally:
             self.sending.discard(delivery.id)
-        await self.pool.execute(MARK_SENT, delivery.id)
         self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="sent")
         log.info(
             "delivery %d (%s to channel %d) sent on attempt %d",
@@ -189,19 +184,44 @@ class Deliverer:
             attempts,
         )
 
-    async def _attempt_failed(self, delivery: ClaimedDelivery, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        wait = state.upcoming_sleep
-        self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="retried")
-        log.info("delivery %d: attempt failed (%s); retrying in %.1f s", delivery.id, error, wait)
-        still_mine = await self.pool.fetchval(
-            ATTEMPT_FAILED, delivery.id, self.worker_id, str(error), wait, self.lease_seconds
+    async def _failed(
+        self, delivery: ClaimedDelivery, attempts: int, error: str, *, permanent: bool
+    ) -> None:
+        wait = 0.0 if permanent else self.retry_wait(attempts)
+        state = await self.pool.fetchval(
+            ATTEMPT_FAILED,
+            delivery.id,
+            self.worker_id,
+            error,
+            wait,
+            permanent,
+            self.settings.alert_deadline_seconds,
         )
-        if still_mine is None:
-            raise LeaseLost
+        if state is None:
+            log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
+        elif state == "failed":
+            self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="failed")
+            log.warning(
+                "delivery %d (%s to channel %d) failed for good after %d attempts: %s",
+                delivery.id,
+                delivery.event,
+                delivery.channel_id,
+                attempts,
+                error,
+            )
+        else:
+            self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="retried")
+            log.info(
+                "delivery %d: attempt %d failed (%s); next in %.1f s",
+                delivery.id,
+                attempts,
+                error,
+                wait,
+            )
 
     async def _wind_down(self) -> None:
-        """Let sends in flight finish (bounded by their timeout), give back everything else."""
+        """Let sends in flight finish and write their outcome (bounded by the send timeout),
+        give back everything else; never give back a message that went out."""
         held = list(self.tasks)
         for delivery_id, task in list(self.tasks.items()):
             if delivery_id not in self.sending:
@@ -211,9 +231,21 @@ class Deliverer:
         for task in list(self.tasks.values()):
             task.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-        if held:
-            with contextlib.suppress(Exception):
-                status = await self.pool.execute(RELEASE_DELIVERIES, self.worker_id, held)
-                released = int(status.split()[-1])
-                if released:
-                    log.info("gave back %d deliveries", released)
+        for delivery_id in list(self.went_out):
+            # Its send completed but writing "sent" was cut short: write it now.
+            try:
+                await self.pool.execute(MARK_SENT, delivery_id)
+            except Exception as error:
+                if not is_connection_error(error):
+                    log.exception("delivery %d: recording it sent failed", delivery_id)
+        give_back = [delivery_id for delivery_id in held if delivery_id not in self.went_out]
+        if give_back:
+            try:
+                status = await self.pool.execute(RELEASE_DELIVERIES, self.worker_id, give_back)
+            except Exception as error:
+                if not is_connection_error(error):
+                    log.exception("giving back deliveries failed")
+                return
+            released = int(status.split()[-1])
+            if released:
+                log.info("gave back %d deliveries", released)

@@ -9,6 +9,7 @@ import email.policy
 import json
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -17,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.support.net import free_port
-from tests.support.peers import HttpPeer, Request, respond
+from tests.support.peers import HttpPeer, Request, _response_head, respond
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int | None = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def document(self) -> Any:
@@ -41,13 +43,15 @@ class Received:
 class WebhookReceiver(HttpPeer):
     """POSTs to any path are recorded. ``fail_first[path] = n`` answers 503 to the first n,
     ``answer[path]`` always that status; ``delay`` holds every answer that long (so a test
-    can kill a sender mid-send)."""
+    can kill a sender mid-send); ``trickle[path] = s`` answers one byte every s seconds (a
+    tarpit: no single read waits long, the whole answer takes ages)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.received: list[Received] = []
         self.fail_first: dict[str, int] = {}
         self.answer: dict[str, int] = {}  # a fixed status for a path
+        self.trickle: dict[str, float] = {}
         self.delay = 0.0
 
     def on(self, path: str) -> list[Received]:
@@ -64,7 +68,14 @@ class WebhookReceiver(HttpPeer):
         status = self.answer.get(request.path, status)
         if self.delay:
             await asyncio.sleep(self.delay)
-        await respond(writer, status, b"{}", {"Content-Type": "application/json"})
+        if request.path in self.trickle:
+            head = {"Content-Length": "2", "Content-Type": "application/json"}
+            for byte in _response_head(status, head) + b"{}":
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(self.trickle[request.path])
+        else:
+            await respond(writer, status, b"{}", {"Content-Type": "application/json"})
         received.answered = status
 
 

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,18 @@ import asyncpg
 
 from tests.alerting.receivers import SmtpServer, SwitchableTarget, WebhookReceiver
 from tests.alerting.support import add_channel, states
+from tests.support.net import free_port
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
 from uptime_core.alerting import (
+    ClaimedDelivery,
+    claim_due_deliveries,
     format_duration,
     queue_test_message,
 )
-from uptime_core.alerting_send import SIGNATURE_HEADER
+from uptime_core.alerting_send import SIGNATURE_HEADER, SendError, send
+from uptime_core.db import libpq_url
 from uptime_core.models import ChannelKind
 from uptime_core.settings import Settings
 from uptime_worker.deliver import Deliverer
@@ -263,3 +268,187 @@ async def test_killing_a_worker_mid_send_still_delivers_everything(
     assert twice <= held, "only a send cut off by the kill is repeated"
     assert all(received[key] <= 2 for key in keys)
     assert len(receiver.accepted()) >= len(keys)
+
+
+async def test_a_trickling_receiver_cannot_stretch_a_send_past_its_timeout(
+    db: asyncpg.Connection, pool: asyncpg.Pool, receiver: WebhookReceiver
+) -> None:
+    # One byte every 0.2 s: no single read waits near the timeout, so httpx's per-phase
+    # timeouts never fire, yet the whole answer would take about 20 s.
+    channel = await add_channel(pool, "tarpit", ChannelKind.WEBHOOK, {"url": receiver.url("/t")})
+    receiver.trickle["/t"] = 0.2
+    await queue_test_message(pool, channel)
+    settings = deliverer_settings(alert_send_timeout_seconds=1.0)
+    stopping, task = await run_deliverer(pool, settings)
+    try:
+        row = await poll_until(
+            lambda: db.fetchrow("SELECT attempts, last_error FROM delivery"),
+            lambda r: r["last_error"] is not None,
+            within=10,
+            every=0.02,
+        )
+        took = time.monotonic() - receiver.received[0].at
+    finally:
+        stopping.set()
+        await task
+    assert row["last_error"] == f"no answer from http://127.0.0.1:{receiver.port} within 1 s"
+    assert row["attempts"] == 1
+    assert took < 1.6, f"the attempt took {took:.2f} s, not about its 1 s timeout"
+
+
+async def test_stopping_never_gives_back_a_message_that_went_out(
+    db: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    database_url: str,
+    receiver: WebhookReceiver,
+) -> None:
+    channel = await add_channel(pool, "slow", ChannelKind.WEBHOOK, {"url": receiver.url("/s")})
+    queued = await queue_test_message(pool, channel)
+    assert queued is not None
+    receiver.delay = 0.5
+    stopping = asyncio.Event()
+    deliverer = Deliverer(pool, deliverer_settings(), stopping)
+    task = asyncio.create_task(deliverer.run())
+    locker = await asyncpg.connect(libpq_url(database_url))
+    try:
+        received = await poll_until(lambda: _count(receiver), lambda n: n == 1, within=10)
+        assert received == 1
+        # While the answer is on its way, hold the row so writing "sent" waits; then stop:
+        # the wind-down waits out the send, then cancels the task stuck writing "sent".
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("SELECT 1 FROM delivery WHERE id = $1 FOR UPDATE", queued.id)
+        stopping.set()
+        left = await poll_until(lambda: _tasks(deliverer), lambda n: n == 0, within=15)
+        assert left == 0
+        await transaction.rollback()
+        await asyncio.wait_for(task, timeout=15)
+    finally:
+        await locker.close()
+    row = await db.fetchrow("SELECT state, lease_owner FROM delivery")
+    assert (row["state"], row["lease_owner"]) == ("sent", None), (
+        "a message that went out is recorded sent, not given back to be sent again"
+    )
+    assert await claim_due_deliveries(db, "another", 10, 5.0, 3600.0) == []
+    assert len(receiver.on("/s")) == 1
+
+
+async def _count(receiver: WebhookReceiver) -> int:
+    return len(receiver.received)
+
+
+async def _tasks(deliverer: Deliverer) -> int:
+    return len(deliverer.tasks)
+
+
+async def test_no_new_attempt_starts_once_stopping(
+    db: asyncpg.Connection, pool: asyncpg.Pool, receiver: WebhookReceiver
+) -> None:
+    channel = await add_channel(pool, "hook", ChannelKind.WEBHOOK, {"url": receiver.url("/n")})
+    queued = await queue_test_message(pool, channel)
+    assert queued is not None
+    stopping = asyncio.Event()
+    stopping.set()
+    deliverer = Deliverer(pool, deliverer_settings(), stopping)
+    [claimed] = await claim_due_deliveries(pool, deliverer.worker_id, 10, 5.0, 3600.0)
+    await deliverer._deliver(claimed)
+    row = await db.fetchrow("SELECT attempts, state FROM delivery")
+    assert (row["attempts"], row["state"]) == (0, "pending")
+    assert receiver.received == []
+
+
+async def test_deliveries_waiting_for_a_retry_hold_no_slot(
+    db: asyncpg.Connection, pool: asyncpg.Pool, receiver: WebhookReceiver
+) -> None:
+    dead = await add_channel(pool, "dead", ChannelKind.WEBHOOK, {"url": receiver.url("/dead")})
+    alive = await add_channel(pool, "alive", ChannelKind.WEBHOOK, {"url": receiver.url("/ok")})
+    receiver.answer["/dead"] = 503
+    for _ in range(2):
+        await queue_test_message(pool, dead)
+    queued = await queue_test_message(pool, alive)
+    assert queued is not None
+    settings = deliverer_settings(
+        alert_concurrency=1,
+        alert_retry_initial_seconds=5.0,
+        alert_retry_max_seconds=10.0,
+        alert_deadline_seconds=60.0,
+    )
+    stopping, task = await run_deliverer(pool, settings)
+    try:
+        accepted = await poll_until(
+            lambda: _accepted(receiver, "/ok"), lambda n: n == 1, within=5, every=0.05
+        )
+        waiting = await db.fetch(
+            "SELECT attempts, lease_owner, next_attempt_at > now() AS later, last_error "
+            "FROM delivery WHERE channel_id = $1",
+            dead,
+        )
+    finally:
+        stopping.set()
+        await task
+    assert accepted == 1, "a message to a working channel is not stuck behind a dead one"
+    assert [(r["attempts"], r["lease_owner"], r["later"]) for r in waiting] == [
+        (1, None, True),
+        (1, None, True),
+    ], "a failed attempt leaves the row unleased until its retry is due"
+    assert all(r["last_error"].endswith("answered HTTP 503") for r in waiting)
+
+
+async def _accepted(receiver: WebhookReceiver, path: str) -> int:
+    return len(receiver.accepted(path))
+
+
+async def test_an_unexpected_error_is_a_failed_attempt_and_gives_up_at_the_deadline(
+    db: asyncpg.Connection, pool: asyncpg.Pool, receiver: WebhookReceiver
+) -> None:
+    channel = await add_channel(pool, "hook", ChannelKind.WEBHOOK, {"url": receiver.url("/u")})
+    # A "down" whose snapshot lacks what a message needs: rendering it raises KeyError.
+    await db.execute(
+        "INSERT INTO delivery (channel_id, event, idempotency_key, payload) "
+        "VALUES ($1, 'down', 'broken-snapshot', '{}')",
+        channel,
+    )
+    stopping, task = await run_deliverer(pool, deliverer_settings(alert_deadline_seconds=1.0))
+    try:
+        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=10)
+    finally:
+        stopping.set()
+        await task
+    assert final == Counter(failed=1)
+    row = await db.fetchrow("SELECT attempts, last_error, lease_owner FROM delivery")
+    assert row["attempts"] >= 1 and row["lease_owner"] is None
+    assert row["last_error"] == "unexpected error: KeyError: 'target'"
+    assert receiver.received == []
+
+
+async def test_send_errors_name_the_url_origin_only(receiver: WebhookReceiver) -> None:
+    secret_path = "/bot123456:TOKEN-IN-THE-PATH/sendMessage?key=TOKEN-IN-THE-QUERY"
+
+    def delivery(url: str) -> ClaimedDelivery:
+        return ClaimedDelivery(
+            id=1,
+            event="test",
+            idempotency_key="uptime-test-1",
+            payload={},
+            attempts=0,
+            channel_id=1,
+            channel_name="telegram",
+            kind=ChannelKind.WEBHOOK,
+            config={"url": url},
+            seconds_left=60.0,
+        )
+
+    closed = free_port()
+    refused = delivery(f"http://bot:PASSWORD@127.0.0.1:{closed}{secret_path}")
+    receiver.answer[secret_path] = 503
+    answered = delivery(receiver.url(secret_path))
+    errors = []
+    for attempt in (refused, answered):
+        try:
+            await send(attempt, 2.0)
+        except SendError as error:
+            errors.append(str(error))
+    assert errors[0].startswith(f"cannot reach http://127.0.0.1:{closed}: ConnectError"), errors
+    assert errors[1] == f"http://127.0.0.1:{receiver.port} answered HTTP 503"
+    for error in errors:
+        assert "TOKEN" not in error and "PASSWORD" not in error and "bot" not in error

@@ -259,3 +259,63 @@ async def test_finished_deliveries_are_pruned_after_the_retention(
     )
     assert await prune_deliveries(db, 30) == 1
     assert [d["state"] for d in await deliveries(db)] == ["pending"], "pending ones stay"
+
+
+async def test_pruning_keeps_the_deliveries_of_an_open_incident(
+    db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
+    target = await new_target(db)
+    await channel(pool, "everything", all_targets=True, reminder=600)
+    await check(db, target, DOWN, minutes_ago(10))
+    await check(db, target, DOWN, minutes_ago(9))
+    await db.execute("UPDATE delivery SET state = 'sent'")
+    await db.execute(
+        "UPDATE delivery SET created_at = now() - interval '31 days' - interval '11 minutes'"
+    )
+    await check(db, target, DOWN, minutes_ago(8))  # the reminder is due: reminder 1
+    await db.execute("UPDATE delivery SET state = 'sent', created_at = now() - interval '31 days'")
+    test = await channel(pool, "tested")
+    await db.execute(
+        "INSERT INTO delivery (channel_id, event, idempotency_key, state, created_at) "
+        "VALUES ($1, 'test', 'uptime-test-old', 'sent', now() - interval '31 days')",
+        test,
+    )
+    assert await prune_deliveries(db, 30) == 1, "only the test message: its incident is open"
+    assert [(d["event"], d["sequence"]) for d in await deliveries(db)] == [
+        ("down", 0),
+        ("reminder", 1),
+    ]
+    await check(db, target, DOWN, minutes_ago(7))
+    written = await deliveries(db)
+    assert [(d["event"], d["sequence"]) for d in written] == [
+        ("down", 0),
+        ("reminder", 1),
+        ("reminder", 2),
+    ], "no second down; the next reminder is the next number"
+
+    await check(db, target, UP, minutes_ago(6))
+    await check(db, target, UP, minutes_ago(5))
+    await db.execute("UPDATE delivery SET state = 'sent', created_at = now() - interval '31 days'")
+    assert await prune_deliveries(db, 30) == 4, "once resolved, all of them go"
+
+
+async def test_a_resolution_reaches_a_channel_disabled_or_detached_during_the_outage(
+    db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
+    target = await new_target(db)
+    disabled = await channel(pool, "disabled later", target_ids=[target])
+    detached = await channel(pool, "detached later", target_ids=[target])
+    deleted = await channel(pool, "deleted later", all_targets=True)
+    await check(db, target, DOWN, minutes_ago(10))
+    await check(db, target, DOWN, minutes_ago(9))
+    await db.execute("UPDATE notification_channel SET enabled = false WHERE id = $1", disabled)
+    await db.execute("DELETE FROM channel_target WHERE channel_id = $1", detached)
+    await db.execute("DELETE FROM notification_channel WHERE id = $1", deleted)
+    late = await channel(pool, "attached later", target_ids=[target])
+    await check(db, target, DOWN, minutes_ago(8))
+    await check(db, target, UP, minutes_ago(7))
+    await check(db, target, UP, minutes_ago(6))
+    resolved = sorted(d["channel_id"] for d in await deliveries(db) if d["event"] == "resolved")
+    assert resolved == sorted([disabled, detached, late]), (
+        "every channel told of the outage hears of its end; a deleted one does not"
+    )

@@ -15,7 +15,7 @@ from uptime_core.db import libpq_url
 
 CHANNEL_FIELDS = """
     ... on NotificationChannel { id name kind enabled allTargets targetIds
-        reminderIntervalSeconds hasSecret webhook { url }
+        reminderIntervalSeconds hasSecret webhook { urlHost }
         email { host port security username from to } }
     ... on ValidationError { message field problems { field message } }
     ... on NotFoundError { message id }
@@ -44,6 +44,7 @@ UPDATE_WINDOW = (
 )
 SECRET = "webhook-signing-secret-0123456789"
 PASSWORD = "smtp-password-9876543210"
+URL_TOKEN = "token-in-the-url-5555"  # webhook URLs are secrets too
 
 
 class Api:
@@ -54,6 +55,7 @@ class Api:
         response = await self.client.post("/graphql", json={"query": query, "variables": variables})
         assert response.status_code == 200, response.text
         assert SECRET not in response.text and PASSWORD not in response.text
+        assert URL_TOKEN not in response.text
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body
         data: dict[str, Any] = body["data"]
@@ -98,12 +100,17 @@ async def test_secrets_are_write_only_and_kept_until_changed(
                 "name": "ops hook",
                 "kind": "WEBHOOK",
                 "targetIds": [target],
-                "webhook": {"url": "https://hooks.example.com/uptime", "secret": SECRET},
+                "webhook": {
+                    "url": f"https://hooks.example.com:8443/bot{URL_TOKEN}/send?key={URL_TOKEN}",
+                    "secret": SECRET,
+                },
             },
         )
     )["createChannel"]
     assert created["hasSecret"] is True
-    assert created["webhook"] == {"url": "https://hooks.example.com/uptime"}
+    assert created["webhook"] == {"urlHost": "https://hooks.example.com:8443"}, (
+        "only the URL's origin is shown: its path and query may hold a token"
+    )
     assert created["targetIds"] == [target] and created["allTargets"] is False
     assert (await stored_config(db))["secret"] == SECRET
 
@@ -147,6 +154,17 @@ async def test_secrets_are_write_only_and_kept_until_changed(
     listed = await api.data("{ channels { edges { node { name hasSecret } } } }")
     assert [e["node"]["name"] for e in listed["channels"]["edges"]] == ["renamed", "mail"]
 
+    logged_out = (
+        await api.data(UPDATE_CHANNEL, input={"id": mail["id"], "email": {"password": None}})
+    )["updateChannel"]
+    assert (logged_out["hasSecret"], logged_out["email"]["username"]) == (False, None), (
+        "a null password removes the login: the password with its username"
+    )
+    stored = json.loads(
+        await db.fetchval("SELECT config FROM notification_channel WHERE name = 'mail'")
+    )
+    assert "username" not in stored and "password" not in stored
+
 
 @pytest.mark.parametrize(
     ("channel", "field"),
@@ -170,6 +188,25 @@ async def test_secrets_are_write_only_and_kept_until_changed(
             "email.from",
         ),
         ({"kind": "EMAIL", "email": {"host": "smtp", "from": "a@b.c", "to": []}}, "email.to"),
+        (
+            {
+                "kind": "EMAIL",
+                "email": {"host": "smtp", "port": 0, "from": "a@b.c", "to": ["a@b.c"]},
+            },
+            "email.port",
+        ),
+        (
+            {
+                "kind": "EMAIL",
+                "email": {"host": "smtp", "port": 65536, "from": "a@b.c", "to": ["a@b.c"]},
+            },
+            "email.port",
+        ),
+        (
+            {"kind": "WEBHOOK", "webhook": {"url": f"https://user:{URL_TOKEN}@x.example/hook"}},
+            "webhook.url",
+        ),
+        ({"kind": "SLACK", "slack": {"url": f"https://{URL_TOKEN}@x.example/T/B"}}, "slack.url"),
         (
             {"kind": "SLACK", "slack": {"url": "https://x.example"}, "reminderIntervalSeconds": 5},
             "reminderIntervalSeconds",
@@ -298,3 +335,36 @@ async def test_maintenance_windows_crud(api: Api, db: asyncpg.Connection) -> Non
     )
     assert removed["deleteMaintenanceWindow"] == {"id": weekly["id"]}
     assert await db.fetchval("SELECT count(*) FROM maintenance_window") == 1
+
+
+async def test_a_window_time_without_an_offset_is_refused_naming_the_field(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    naive = (
+        await api.data(
+            CREATE_WINDOW,
+            input={
+                "name": "migration",
+                "kind": "ONCE",
+                "startsAt": "2026-12-01T22:00:00",
+                "endsAt": "2026-12-02T00:00:00+00:00",
+            },
+        )
+    )["createMaintenanceWindow"]
+    assert naive["field"] == "startsAt", naive
+    assert await db.fetchval("SELECT count(*) FROM maintenance_window") == 0
+    created = (
+        await api.data(
+            CREATE_WINDOW,
+            input={
+                "name": "migration",
+                "kind": "ONCE",
+                "startsAt": "2026-12-01T22:00:00Z",
+                "endsAt": "2026-12-02T00:00:00+01:00",
+            },
+        )
+    )["createMaintenanceWindow"]
+    moved = (
+        await api.data(UPDATE_WINDOW, input={"id": created["id"], "endsAt": "2026-12-03T00:00:00"})
+    )["updateMaintenanceWindow"]
+    assert moved["field"] == "endsAt", moved

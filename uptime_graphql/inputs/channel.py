@@ -38,12 +38,15 @@ class SlackInput:
 class EmailInput:
     host: str | None = strawberry.UNSET
     port: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Default: 587 (starttls), 465 (tls), 25 (none)."
+        default=strawberry.UNSET,
+        description="1 to 65535; default: 587 (starttls), 465 (tls), 25 (none).",
     )
     security: str | None = strawberry.field(
         default=strawberry.UNSET, description="starttls (default), tls (implicit) or none."
     )
-    username: str | None = strawberry.UNSET
+    username: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Null removes it with the password."
+    )
     password: str | None = strawberry.field(
         default=strawberry.UNSET, description="Write-only; null removes it with the username."
     )
@@ -51,6 +54,7 @@ class EmailInput:
     to_addresses: list[str] | None = strawberry.field(default=strawberry.UNSET, name="to")
 
 
+_CREDENTIALS = ("username", "password")
 _SETTINGS_FIELDS = {
     ChannelKind.WEBHOOK: ("url", "secret"),
     ChannelKind.SLACK: ("url",),
@@ -168,7 +172,16 @@ def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> Ch
     kind = pick(given.kind, current.kind) or current.kind
     _others_given(given, kind)
     base = current.config if kind is current.kind else {}
-    merged = {**base, **_given(_settings_for(given, kind), kind)}
+    settings = _given(_settings_for(given, kind), kind)
+    merged = {**base, **settings}
+    if kind is ChannelKind.EMAIL and any(
+        name in settings and settings[name] is None for name in _CREDENTIALS
+    ):
+        # Null for either removes the login, both halves (unless the other is given anew,
+        # which validation then refuses: they go together).
+        for name in _CREDENTIALS:
+            if settings.get(name) is None:
+                merged[name] = None
     name = pick(given.name, current.name)
     if name is None:
         raise TargetSettingsError([FieldError("name", "must not be null")])
@@ -203,8 +216,12 @@ class CreateMaintenanceWindowInput:
     target_id: strawberry.ID | None = strawberry.field(
         default=None, description="Null: every target."
     )
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="ONCE: the start, with a UTC offset (2026-12-01T22:00:00Z)."
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="ONCE: the end, with a UTC offset."
+    )
     weekdays: list[Weekday] | None = None
     local_start: time | None = None
     duration_seconds: int | None = None

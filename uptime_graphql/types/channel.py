@@ -21,9 +21,14 @@ DeliveryEvent = models.DeliveryEvent
 DeliveryState = models.DeliveryState
 
 
-@strawberry.type(description="A generic JSON webhook (the signing secret is never shown).")
+@strawberry.type(
+    description="A generic JSON webhook. Its URL is write-only, like the signing secret: it "
+    "may hold a credential (a token in the path or query)."
+)
 class WebhookSettings:
-    url: str
+    url_host: str = strawberry.field(
+        description="The URL's scheme, host and port only (https://hooks.example.com)."
+    )
 
 
 @strawberry.type(description="An SMTP relay and the message's addresses (no password shown).")
@@ -50,7 +55,7 @@ class NotificationChannel(Node):
     )
     has_secret: bool = strawberry.field(
         description="A secret is set (webhook signing secret, Slack URL, SMTP password); "
-        "secrets are write-only."
+        "secrets, and webhook URLs, are write-only."
     )
     webhook: WebhookSettings | None
     email: EmailSettings | None
@@ -69,7 +74,9 @@ class NotificationChannel(Node):
             target_ids=[global_id("Target", t) for t in row.target_ids],
             reminder_interval_seconds=row.reminder_interval_seconds,
             has_secret=alerting.has_secret(row.kind, row.config),
-            webhook=WebhookSettings(url=config["url"]) if row.kind is ChannelKind.WEBHOOK else None,
+            webhook=WebhookSettings(url_host=alerting.url_origin(config["url"]))
+            if row.kind is ChannelKind.WEBHOOK
+            else None,
             email=EmailSettings(
                 host=config["host"],
                 port=config["port"],
