@@ -46,18 +46,56 @@ CHROMIUM_ARGS = [
 
 @dataclass
 class Uptime:
-    """A running API and worker."""
+    """A running API (and worker); ``restart_api()`` stops the API and starts it again on the
+    same port, as a deployment's rollout would."""
 
     url: str  # http://127.0.0.1:<port>
     database_url: str
     token: str | None
     worker: WorkerProcess | None
-    api: subprocess.Popen[bytes]
+    env: dict[str, str]
     log_path: Path
+    api: subprocess.Popen[bytes] | None = None
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc
+
+    def start_api(self) -> None:
+        with self.log_path.open("a") as log:
+            self.api = subprocess.Popen(
+                [sys.executable, "-m", "uptime_core.cli", "api"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def stop_api(self) -> None:
+        if self.api is not None:
+            self.api.terminate()
+            self.api.wait(timeout=20)
+
+    def wait_until_ready(self) -> None:
+        try:
+            wait_for_http(f"{self.url}/readyz", timeout=30)
+        except AssertionError as error:
+            code = None if self.api is None else self.api.poll()
+            raise AssertionError(
+                f"{error}\nuptime api (exit code {code}) said:\n{self.log_path.read_text()[-3000:]}"
+            ) from None
+        if self.worker is not None:
+            try:
+                wait_for_http(f"{self.worker.health}/readyz", timeout=30)
+            except AssertionError as error:
+                raise AssertionError(
+                    f"{error}\nuptime worker said:\n{self.worker.output[-3000:]}"
+                ) from None
+
+    def restart_api(self) -> None:
+        self.stop_api()
+        self.start_api()
+        self.wait_until_ready()
 
 
 StartUptime = Callable[..., Uptime]
@@ -74,44 +112,29 @@ async def start_uptime(
 
     def start(token: str | None = None, worker: bool = True, **worker_settings: str) -> Uptime:
         port = free_port()
-        log_path = tmp_path / f"api-{port}.log"
         env = {**os.environ, "DATABASE_URL": database_url, "UPTIME_API_PORT": str(port)}
         env.pop("UPTIME_API_TOKEN", None)
         if token is not None:
             env["UPTIME_API_TOKEN"] = token
-        with log_path.open("w") as log:
-            api = subprocess.Popen(
-                [sys.executable, "-m", "uptime_core.cli", "api"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
         checker = None
         if worker:
             checker = start_worker(database_url, f"browser-{port}", **worker_settings)
-        server = Uptime(f"http://127.0.0.1:{port}", database_url, token, checker, api, log_path)
+        server = Uptime(
+            f"http://127.0.0.1:{port}",
+            database_url,
+            token,
+            checker,
+            env,
+            tmp_path / f"api-{port}.log",
+        )
         started.append(server)
-        try:
-            wait_for_http(f"{server.url}/readyz", timeout=30)
-        except AssertionError as error:
-            raise AssertionError(
-                f"{error}\nuptime api (exit code {api.poll()}) said:\n"
-                f"{log_path.read_text()[-3000:]}"
-            ) from None
-        if checker is not None:
-            try:
-                wait_for_http(f"{checker.health}/readyz", timeout=30)
-            except AssertionError as error:
-                raise AssertionError(
-                    f"{error}\nuptime worker said:\n{checker.output[-3000:]}"
-                ) from None
+        server.start_api()
+        server.wait_until_ready()
         return server
 
     yield start
     for server in started:
-        server.api.terminate()
-        server.api.wait(timeout=20)
+        server.stop_api()
 
 
 @pytest.fixture

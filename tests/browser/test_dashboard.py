@@ -4,16 +4,20 @@ host but its own; a token is asked for once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Hosts, StartUptime, Uptime
 from tests.support.peers import HttpPeer
+from tests.support.wait import poll_until
+from uptime_core.db import libpq_url
 
 INTERVAL = 1
 FAILURE_THRESHOLD = 2
@@ -310,3 +314,47 @@ async def test_option_problems_appear_by_their_fields_and_other_kinds_are_added(
     await expect(page.locator("tbody#rows")).to_contain_text("ICMP · 127.0.0.1")
     assert page_hosts.hosts == {uptime.host}
     assert page_hosts.errors == []
+
+
+async def test_after_the_api_restarts_the_page_reconnects_and_catches_up(
+    page: Page, page_hosts: Hosts, uptime: Uptime, database_url: str
+) -> None:
+    peer = await HttpPeer().start("127.0.0.1", None)
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        await graphql(
+            uptime,
+            """mutation($url: String!) { createTarget(input: {name: "web", kind: HTTP, url: $url,
+                 intervalSeconds: 1, timeoutSeconds: 1}) { ... on Target { id } } }""",
+            url=peer.url("/ok"),
+        )
+        await open_dashboard(page, uptime)
+        badge = page.locator("tbody#rows tr", has_text="web").locator(".badge")
+        await expect(badge).to_have_text("UP", timeout=6_000)
+
+        # The API goes away; while it is away the target goes down (an event nobody hears).
+        await asyncio.to_thread(uptime.stop_api)
+        await expect(page.locator("#live-state")).to_have_text("Reconnecting…")
+        await peer.stop()
+
+        async def status() -> str:
+            value: str = await db.fetchval("SELECT status FROM target")
+            return value
+
+        assert await poll_until(status, lambda s: s == "down", within=10) == "down"
+        await expect(badge).to_have_text("UP")  # the page has not heard of it
+        await asyncio.to_thread(uptime.start_api)
+        await asyncio.to_thread(uptime.wait_until_ready)
+
+        # Back: connected again, and what it missed is read afresh, without a reload.
+        await expect(page.locator("#live-state")).to_have_text("Live", timeout=15_000)
+        await expect(badge).to_have_text("DOWN")
+        assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
+    finally:
+        await db.close()
+        if peer._server is not None and peer._server.is_serving():
+            await peer.stop()
+    assert page_hosts.hosts == {uptime.host}
+    # While the API was away the browser logged its refused connections; nothing else.
+    unexpected = [e for e in page_hosts.errors if "ERR_CONNECTION_REFUSED" not in e]
+    assert unexpected == [], unexpected

@@ -96,6 +96,12 @@ function badge(status) {
   return `<span class="badge s-${status.toLowerCase()}">${status}</span>`;
 }
 
+// A refresh the page started by itself failed (the API restarting, say): the figures stay as
+// they were, and the reconnection reads everything again. A warning, not an error.
+function backgroundFailed(error) {
+  console.warn("uptime: a background refresh failed:", error);
+}
+
 let announcer;
 function announce(text) {
   announcer.textContent = text;
@@ -184,7 +190,7 @@ function scheduleStatsRefresh(soon = false) {
       await loadAll();
       listenersReloaded();
     } catch (error) {
-      console.error(error);
+      backgroundFailed(error);
     }
   }, wait);
 }
@@ -198,7 +204,7 @@ function onCheck(check) {
     if (state.loaded && !state.reading.has(id)) {
       state.reading.add(id);
       reloadRow(id)
-        .then(listenersReloaded, console.error)
+        .then(listenersReloaded, backgroundFailed)
         .finally(() => state.reading.delete(id));
     }
   } else {
@@ -595,7 +601,7 @@ async function renderTarget(root, id) {
       event.target.textContent = paused ? "Resume" : "Pause";
       $("#target-status", root).innerHTML = badge(answer.status);
       note.textContent = paused ? "Paused: no checks until resumed." : "Resumed: checking again.";
-      reloadRow(id).catch(console.error);
+      reloadRow(id).catch(backgroundFailed);
     });
   });
   $("#delete", root).addEventListener("click", async () => {
@@ -619,7 +625,7 @@ async function renderTarget(root, id) {
         const wait = Math.max(0, lastSeries + 10_000 - performance.now());
         seriesTimer = setTimeout(() => {
           seriesTimer = null;
-          reloadSeries().catch(console.error);
+          reloadSeries().catch(backgroundFailed);
         }, wait);
       }
     },
@@ -631,7 +637,7 @@ async function renderTarget(root, id) {
         .then((answer) => {
           if (answer.target) $("#incidents", root).innerHTML = incidentsHtml(answer.target.incidents.edges);
         })
-        .catch(console.error);
+        .catch(backgroundFailed);
     },
     close() {
       resize.disconnect();
