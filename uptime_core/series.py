@@ -24,12 +24,11 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from uptime_core.stats import (
-    HISTOGRAM_BUCKETS,
     HISTOGRAM_COLUMNS,
     ROLLUP_TABLES,
     UptimeWindow,
-    bucket_bounds,
     bucket_sql,
+    percentile_ctes,
 )
 
 
@@ -60,13 +59,6 @@ class LatencyPoint:
     p50_ms: float | None
     p95_ms: float | None
 
-
-# Bucket bounds (0-based bucket b is element b + 1); the open ends are clamped to min and max.
-_LOWER = ", ".join(repr(bucket_bounds(b)[0]) for b in range(HISTOGRAM_BUCKETS))
-_UPPER = ", ".join(
-    repr(bucket_bounds(b)[1]) if b < HISTOGRAM_BUCKETS - 1 else "'Infinity'"
-    for b in range(HISTOGRAM_BUCKETS)
-)
 
 # $1 target id, $2 width of a point, $3 length of the window.
 _POINTS = """
@@ -122,41 +114,9 @@ hist AS (
 )"""
 
 
-# The percentile of each point, placed as uptime_core.stats places it (see its UPTIME_SQL).
+# The percentile of each point, placed as uptime_core.stats places it.
 _PERCENTILES = f"""
-bounds AS (
-    SELECT ARRAY[{_LOWER}]::float8[] AS lower, ARRAY[{_UPPER}]::float8[] AS upper
-),
-running AS (
-    SELECT h.start, h.b, h.c, t.latency_count, t.latency_min, t.latency_max,
-           sum(h.c) OVER (PARTITION BY h.start ORDER BY h.b) AS cum,
-           CASE WHEN lag(h.b) OVER w = h.b - 1 THEN lag(h.c) OVER w ELSE 0 END AS prev_c,
-           CASE WHEN lead(h.b) OVER w = h.b + 1 THEN lead(h.c) OVER w ELSE 0 END AS next_c
-    FROM hist AS h JOIN totals AS t ON t.start = h.start
-    WINDOW w AS (PARTITION BY h.start ORDER BY h.b)
-),
-quantile AS (
-    SELECT r.start, q.q, r.c, q.q * r.latency_count - (r.cum - r.c) AS rest,
-           greatest(-2 * r.c, least(2 * r.c, (r.next_c - r.prev_c) / 2)) AS slope,
-           greatest(bd.lower[r.b + 1], r.latency_min) AS lower,
-           least(bd.upper[r.b + 1], r.latency_max) AS upper
-    FROM running AS r
-    CROSS JOIN bounds AS bd
-    CROSS JOIN (VALUES (0.5::float8), (0.95)) AS q(q)
-    WHERE r.cum >= q.q * r.latency_count AND r.cum - r.c < q.q * r.latency_count
-),
-interpolated AS (
-    SELECT start, q,
-           CASE WHEN upper > lower AND lower > 0
-                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
-                ELSE lower + f * (upper - lower) END AS value
-    FROM (
-        SELECT *, least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
-                  ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
-                        - (c - slope / 2)) / slope END)) AS f
-        FROM quantile
-    ) AS placed
-)
+{percentile_ctes("hist", "totals", ["start"], (0.5, 0.95))}
 SELECT pt.start, coalesce(t.checks, 0)::bigint AS checks,
        coalesce(t.failures, 0)::bigint AS failures,
        max(i.value) FILTER (WHERE i.q = 0.5) AS p50,

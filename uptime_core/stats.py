@@ -175,6 +175,58 @@ _HISTOGRAM_SUMS = ", ".join(f"sum(x.{c})" for c in HISTOGRAM_COLUMNS)
 _HISTOGRAM_LIST = ", ".join(f"x.{c}" for c in HISTOGRAM_COLUMNS)
 
 
+def percentile_ctes(
+    histogram: str, totals: str, keys: list[str], quantiles: tuple[float, ...]
+) -> str:
+    """Three CTEs, ``running``, ``quantile`` and ``interpolated`` (columns: ``keys``, q,
+    value), placing each quantile of each group inside its histogram bucket.
+
+    ``histogram`` has ``keys``, b (the bucket, 0 .. HISTOGRAM_BUCKETS-1) and c (its count, only
+    non-empty buckets); ``totals`` has ``keys``, latency_count, latency_min and latency_max.
+    The bucket holding the q-th rank is the one whose running count first reaches it; inside
+    it the density is taken as linear in log-latency, sloped as the neighbouring buckets
+    suggest (never negative), and the percentile is where its integral reaches q; clamped to
+    the group's min and max.
+    """
+    by = ", ".join(f"h.{k}" for k in keys)
+    on = " AND ".join(f"t.{k} = h.{k}" for k in keys)
+    values = ", ".join(f"({q!r}::float8)" for q in quantiles)
+    return f"""
+running AS (
+    -- Only the non-empty buckets: they alone move the running count.
+    SELECT {by}, h.b, h.c, t.latency_count, t.latency_min, t.latency_max,
+           sum(h.c) OVER w AS cum,
+           CASE WHEN lag(h.b) OVER w = h.b - 1 THEN lag(h.c) OVER w ELSE 0 END AS prev_c,
+           CASE WHEN lead(h.b) OVER w = h.b + 1 THEN lead(h.c) OVER w ELSE 0 END AS next_c
+    FROM {histogram} AS h JOIN {totals} AS t ON {on}
+    WINDOW w AS (PARTITION BY {by} ORDER BY h.b)
+),
+quantile AS (
+    SELECT {", ".join(keys)}, q, c, q * latency_count - (cum - c) AS rest,
+           greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope,
+           greatest(CASE WHEN b = 0 THEN latency_min
+                         ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
+                    latency_min) AS lower,
+           least(CASE WHEN b = {_LAST} THEN latency_max
+                      ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
+                 latency_max) AS upper
+    FROM running CROSS JOIN (VALUES {values}) AS quantiles(q)
+    WHERE cum >= q * latency_count AND cum - c < q * latency_count
+),
+interpolated AS (
+    SELECT {", ".join(keys)}, q,
+           CASE WHEN upper > lower AND lower > 0
+                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
+                ELSE lower + f * (upper - lower) END AS value
+    FROM (
+        SELECT *, least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
+                  ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
+                        - (c - slope / 2)) / slope END)) AS f
+        FROM quantile
+    ) AS placed
+)"""
+
+
 def _rollup_rows(columns: str, *, histogram: bool) -> str:
     """Rows of both rollup tables inside the segments that read them (only those that want a
     histogram, if ``histogram``), with the segment's id."""
@@ -202,10 +254,8 @@ def _rollup_rows(columns: str, *, histogram: bool) -> str:
 # raw: raw results per segment, target and histogram bucket. parts, totals: counts and latency
 # per window and target. summed: the rollups' histograms summed per window and target, where
 # the window wants percentiles. histogram: the non-empty buckets per window and target, one
-# row each. buckets, quantile: the bucket each percentile falls in, and the value interpolated
-# inside it: the density is taken as linear in log-latency, sloped as the neighbouring buckets
-# suggest (never negative), and the percentile is where its integral reaches q; clamped to the
-# window's min and max.
+# row each. running, quantile, interpolated: each percentile placed in its bucket (see
+# percentile_ctes).
 UPTIME_SQL = f"""
 WITH given AS (
     SELECT n, want_percentiles,
@@ -328,43 +378,7 @@ histogram AS (
     ) AS h
     GROUP BY n, target_id, b
 ),
-buckets AS (
-    -- Only the non-empty buckets: they alone move the running count.
-    SELECT h.n, h.target_id, h.b, h.c, t.latency_count, t.latency_min, t.latency_max,
-           sum(h.c) OVER running AS cum,
-           CASE WHEN lag(h.b) OVER running = h.b - 1 THEN lag(h.c) OVER running
-                ELSE 0 END AS prev_c,
-           CASE WHEN lead(h.b) OVER running = h.b + 1 THEN lead(h.c) OVER running
-                ELSE 0 END AS next_c
-    FROM histogram AS h
-    JOIN totals AS t ON t.n = h.n AND t.target_id = h.target_id
-    WINDOW running AS (PARTITION BY h.n, h.target_id ORDER BY h.b)
-),
-quantile AS (
-    -- The bucket holding the q-th rank is the one whose running count first reaches it.
-    SELECT n, target_id, q, c, q * latency_count - (cum - c) AS rest,
-           greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope,
-           greatest(CASE WHEN b = 0 THEN latency_min
-                         ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
-                    latency_min) AS lower,
-           least(CASE WHEN b = {_LAST} THEN latency_max
-                      ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
-                 latency_max) AS upper
-    FROM buckets CROSS JOIN (VALUES (0.5::float8), (0.95), (0.99)) AS quantiles(q)
-    WHERE cum >= q * latency_count AND cum - c < q * latency_count
-),
-interpolated AS (
-    SELECT n, target_id, q,
-           CASE WHEN upper > lower AND lower > 0
-                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
-                ELSE lower + f * (upper - lower) END AS value
-    FROM (
-        SELECT *, least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
-                  ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
-                        - (c - slope / 2)) / slope END)) AS f
-        FROM quantile
-    ) AS placed
-),
+{percentile_ctes("histogram", "totals", ["n", "target_id"], (0.5, 0.95, 0.99))},
 percentiles AS (
     SELECT n, target_id,
            max(value) FILTER (WHERE q = 0.5) AS p50,
