@@ -22,7 +22,7 @@ The database is the embedded PostgreSQL in a temporary directory, unless DATABAS
 Everything (database, worker, API, peers, clients) shares this machine's cores: the figures
 are for that whole system.
 
-    python bench/live.py [--subscribers 500] [--targets 200] [--watch 1,10,all]
+    python bench/live.py [--subscribers 500] [--targets 200] [--watch 1,4,all]
                          [--duration 20] [--clients 2]
 """
 
@@ -314,7 +314,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--targets", type=int, default=200)
-    parser.add_argument("--watch", type=watch_list, default=watch_list("1,10,all"))
+    parser.add_argument("--watch", type=watch_list, default=watch_list("1,4,all"))
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()

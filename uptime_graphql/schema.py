@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
+from graphql.execution import Executor
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -14,6 +16,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from uptime_graphql.errors import unauthenticated
 from uptime_graphql.mutations import Mutation
@@ -35,6 +38,20 @@ class RequireToken(SchemaExtension):
         yield
 
 
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's, with a memo of its own for each subscription event.
+
+    graphql-core 3.3 copies the subscription's executor for each event, sharing its memo of
+    collected subfields, and keys that memo by lists made afresh for each event: every event of
+    every open subscription stayed in memory, and the full garbage collections (over all of
+    it) stopped the process for hundreds of milliseconds (bench/live.py)."""
+
+    def build_per_event_executor(self, payload: Any) -> Executor[Any]:
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
+
+
 # The limiters make a new rule class per instance; made once, the rules are the same on every
 # request, so ValidationCache (keyed by document and rules) finds its earlier answers.
 LIMIT_RULES = [
@@ -46,6 +63,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    execution_context_class=ExecutionContext,
     extensions=[
         RequireToken,
         lambda: AddValidationRules(LIMIT_RULES),
