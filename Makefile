@@ -31,11 +31,13 @@ $(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
 VENDOR := uptime_graphql/static/vendor
 
 $(VENDOR)/.installed: web/graphiql/package.json web/graphiql/package-lock.json web/graphiql/copy-vendor.mjs
-	@if command -v npm >/dev/null 2>&1; then \
-	    cd web/graphiql && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
-	    && node copy-vendor.mjs ../../$(VENDOR) && touch ../../$@; \
-	else \
+	@if ! command -v npm >/dev/null 2>&1; then \
 	    echo "npm not found: GraphiQL at /graphql needs its files; install Node.js 18 or newer (with npm) and run make assets" >&2; \
+	elif (cd web/graphiql && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+	      && node copy-vendor.mjs ../../$(VENDOR)); then \
+	    touch $@; \
+	else \
+	    echo "npm ci failed (is the npm registry reachable?): GraphiQL at /graphql needs its files; run make assets again" >&2; \
 	fi
 
 assets: $(VENDOR)/.installed ## GraphiQL's files from the npm registry (needs npm)
