@@ -5,10 +5,12 @@ bench/worker.py) at a 1 s interval, so it records about that many checks a secon
 `uptime api` process serves `--subscribers` WebSocket connections, each with one
 `checkCompleted` subscription (the dashboard's selection: scheduledFor, status, latencyMs,
 target { id }), opened by `--clients` client processes. For each value of `--watch` (how
-many targets each subscription names in `targetIds`; `all` subscribes without targetIds, as
-the dashboard does) it measures a `--duration` s window after a warm-up and prints the
-latency from commit to arrival, p50/p95/p99/max, and how many deliveries arrived out of
-those expected (each check recorded in the window, times the subscriptions that asked for
+many targets each subscription names in `targetIds`; `all` subscribes without targetIds;
+`batched` subscribes to `checksCompleted(maxDelayMs: 250)` without targetIds instead, as the
+/ui dashboard does, and counts each check of each batch as one delivery) it measures a
+`--duration` s window after a warm-up and prints the latency from commit to arrival (of the
+message carrying the check), p50/p95/p99/max, and how many deliveries arrived out of those
+expected (each check recorded in the window, times the subscriptions that asked for
 its target).
 
 Commit time: the worker records a batch of results, and NOTIFYs their keys, in one
@@ -22,7 +24,7 @@ The database is the embedded PostgreSQL in a temporary directory, unless DATABAS
 Everything (database, worker, API, peers, clients) shares this machine's cores: the figures
 are for that whole system.
 
-    python bench/live.py [--subscribers 500] [--targets 200] [--watch 1,4,all]
+    python bench/live.py [--subscribers 500] [--targets 200] [--watch 1,4,batched,all]
                          [--duration 20] [--clients 2]
 """
 
@@ -74,6 +76,16 @@ subscription Checks($ids: [ID!]) {
   checkCompleted(targetIds: $ids) { scheduledFor status latencyMs target { id } }
 }
 """
+# --watch batched: the dashboard's batched subscription (every target, 250 ms at most).
+BATCHED = "batched"
+BATCHED_DELAY_MS = 250
+BATCHED_SUBSCRIPTION = f"""
+subscription Checks($ids: [ID!]) {{
+  checksCompleted(targetIds: $ids, maxDelayMs: {BATCHED_DELAY_MS}) {{
+    scheduledFor status latencyMs target {{ id }}
+  }}
+}}
+"""
 
 Key = tuple[int, datetime]  # target id, slot
 
@@ -95,13 +107,17 @@ def target_key(value: str) -> int:
 # -- the client processes ----------------------------------------------------------------------
 
 
-def run_clients(url: str, subscriptions: list[list[str] | None], pipe: Connection) -> None:
+def run_clients(
+    url: str, query: str, subscriptions: list[list[str] | None], pipe: Connection
+) -> None:
     """In a client process: open the subscriptions, say so, keep every message with its
     arrival time until told to stop, then send them back."""
-    asyncio.run(_clients(url, subscriptions, pipe))
+    asyncio.run(_clients(url, query, subscriptions, pipe))
 
 
-async def _clients(url: str, subscriptions: list[list[str] | None], pipe: Connection) -> None:
+async def _clients(
+    url: str, query: str, subscriptions: list[list[str] | None], pipe: Connection
+) -> None:
     received: list[tuple[float, int, str]] = []
     opened = 0
     all_open = asyncio.Event()
@@ -114,7 +130,7 @@ async def _clients(url: str, subscriptions: list[list[str] | None], pipe: Connec
             await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
             ack = json.loads(await ws.recv())
             assert ack["type"] == "connection_ack", ack
-            payload = {"query": SUBSCRIPTION, "variables": {"ids": ids}}
+            payload = {"query": query, "variables": {"ids": ids}}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
             opened += 1
             if opened == len(subscriptions):
@@ -153,18 +169,21 @@ async def measure(
     api_url: str,
     database_url: str,
     ids: list[int],
-    watch: int | None,
+    watch: int | str | None,
     args: argparse.Namespace,
 ) -> Figures:
     """One window with ``args.subscribers`` subscriptions, each to ``watch`` targets (all
-    when None)."""
+    when None; all, batched, when ``BATCHED``)."""
+    batched = watch == BATCHED
+    query = BATCHED_SUBSCRIPTION if batched else SUBSCRIPTION
+    count = None if batched or watch is None else int(watch)
     subscriptions: list[list[str] | None] = []
     watchers: Counter[int] = Counter()
     for n in range(args.subscribers):
-        if watch is None:
+        if count is None:
             subscriptions.append(None)
             continue
-        chosen = [ids[(n * watch + j) % len(ids)] for j in range(watch)]
+        chosen = [ids[(n * count + j) % len(ids)] for j in range(count)]
         watchers.update(set(chosen))
         subscriptions.append([global_id(i) for i in chosen])
 
@@ -183,7 +202,9 @@ async def measure(
     for c in range(args.clients):
         ours, theirs = context.Pipe()
         share = subscriptions[c :: args.clients]
-        process = context.Process(target=run_clients, args=(ws_url, share, theirs), daemon=True)
+        process = context.Process(
+            target=run_clients, args=(ws_url, query, share, theirs), daemon=True
+        )
         process.start()
         clients.append((process, ours, c))
     try:
@@ -210,7 +231,7 @@ async def measure(
 
     in_window = {key: at for key, at in committed.items() if start <= at < end}
     expected = sum(
-        len(subscriptions) if watch is None else watchers[target_id] for target_id, _ in in_window
+        len(subscriptions) if count is None else watchers[target_id] for target_id, _ in in_window
     )
     latencies = []
     seen: set[tuple[int, Key]] = set()
@@ -218,15 +239,26 @@ async def measure(
         data = json.loads(message)
         if data.get("type") != "next":
             continue
-        check = data["payload"]["data"]["checkCompleted"]
-        key = (target_key(check["target"]["id"]), datetime.fromisoformat(check["scheduledFor"]))
-        commit = in_window.get(key)
-        if commit is None or (subscriber, key) in seen or at > end + GRACE_SECONDS:
-            continue
-        seen.add((subscriber, key))
-        latencies.append((at - commit) * 1000)
+        answer = data["payload"]["data"]
+        checks = answer["checksCompleted"] if batched else [answer["checkCompleted"]]
+        for check in checks:
+            key = (
+                target_key(check["target"]["id"]),
+                datetime.fromisoformat(check["scheduledFor"]),
+            )
+            commit = in_window.get(key)
+            if commit is None or (subscriber, key) in seen or at > end + GRACE_SECONDS:
+                continue
+            seen.add((subscriber, key))
+            latencies.append((at - commit) * 1000)
     return Figures(
-        watch="all" if watch is None else str(watch),
+        watch=(
+            f"all, batched: checksCompleted(maxDelayMs: {BATCHED_DELAY_MS})"
+            if batched
+            else "all"
+            if count is None
+            else str(count)
+        ),
         checks_per_second=len(in_window) / (end - start),
         expected=expected,
         delivered=len(latencies),
@@ -271,7 +303,8 @@ async def bench(url: str, args: argparse.Namespace, tcp_port: int) -> None:
             process.wait(timeout=60)
 
     print(
-        f"{args.subscribers} subscriptions to checkCompleted on one `uptime api`, over "
+        f"{args.subscribers} subscriptions (checkCompleted; the batched row: checksCompleted) "
+        f"on one `uptime api`, over "
         f"{args.clients} client processes; {args.targets} TCP targets at 1 s, one `uptime "
         f"worker`; {args.duration:g} s window; latency from commit to arrival, in ms"
     )
@@ -306,15 +339,18 @@ async def wait_ready(url: str) -> None:
     raise SystemExit(f"{url} did not answer within 60 s")
 
 
-def watch_list(text: str) -> list[int | None]:
-    return [None if part == "all" else int(part) for part in text.split(",")]
+def watch_list(text: str) -> list[int | str | None]:
+    return [
+        None if part == "all" else part if part == BATCHED else int(part)
+        for part in text.split(",")
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--targets", type=int, default=200)
-    parser.add_argument("--watch", type=watch_list, default=watch_list("1,4,all"))
+    parser.add_argument("--watch", type=watch_list, default=watch_list("1,4,batched,all"))
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()

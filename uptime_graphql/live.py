@@ -15,7 +15,8 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+import math
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -29,7 +30,14 @@ from uptime_core.targets import CHECK_COLUMNS, CheckRow
 log = logging.getLogger("uptime.live")
 
 QUEUE_SIZE = 256
+# A batch subscription (checksCompleted) holds at most this many undelivered checks; when a
+# slow subscriber is further behind, its oldest checks go.
+BATCH_LIMIT = 5000
+# How many batches a subscriber of one batch group may have waiting before the oldest go (it
+# merges what waits into one message, so this bounds memory, not what it may be sent).
+BATCH_QUEUE_SIZE = 16
 T = TypeVar("T")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,53 @@ class Subscriber(Generic[T]):
         self.queue.put_nowait(event)
 
 
+class BatchGroup(Generic[B]):
+    """The subscribers of checksCompleted with the same targets and the same delay.
+
+    The group reads the fan-out once and cuts it into batches: the first check after a quiet
+    period goes at once, later ones wait until ``delay`` has passed since the previous batch.
+    Every member is handed the same batch object, so that the shared execution of
+    ``schema.ExecutionContext`` runs their selection once per batch."""
+
+    def __init__(
+        self,
+        live: LiveEvents,
+        target_ids: frozenset[int] | None,
+        delay: float,
+        convert: Callable[[list[CheckRow]], B],
+    ) -> None:
+        self.live = live
+        self.target_ids = target_ids
+        self.delay = delay
+        self.convert = convert
+        self.members: set[Subscriber[B]] = set()
+        # Registered with the fan-out at once (not when the task first runs): no check
+        # recorded after a member joined is missed.
+        self.rows: Subscriber[CheckRow] = Subscriber(lambda _row: True, asyncio.Queue(BATCH_LIMIT))
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue = self.rows.queue
+        last = -math.inf
+        while True:
+            first = await queue.get()
+            wait = last + self.delay - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            rows = [first]
+            while not queue.empty():
+                rows.append(queue.get_nowait())
+            last = loop.time()
+            batch = self.convert(rows)
+            for member in list(self.members):
+                member.offer(batch)
+
+
+def _keys(target_ids: Iterable[int] | None) -> set[int | None]:
+    return {None} if target_ids is None else set(target_ids)
+
+
 def _set(event: asyncio.Event, _connection: object) -> None:
     event.set()
 
@@ -72,6 +127,7 @@ class LiveEvents:
         # event reaches only its own, without asking each of hundreds.
         self._checks_of: dict[int | None, set[Subscriber[CheckRow]]] = {}
         self.changes: set[Subscriber[StatusChange]] = set()
+        self._batch_groups: dict[tuple[frozenset[int] | None, float], BatchGroup[Any]] = {}
         self.notifications: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE * 4)
         self.listening = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -83,6 +139,9 @@ class LiveEvents:
         ]
 
     async def stop(self) -> None:
+        for group in list(self._batch_groups.values()):
+            if group.task is not None:
+                self._tasks.append(group.task)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -92,19 +151,53 @@ class LiveEvents:
         self, target_ids: set[int] | None
     ) -> AsyncIterator[asyncio.Queue[CheckRow]]:
         subscriber: Subscriber[CheckRow] = Subscriber(lambda _row: True)
-        keys: set[int | None] = {None} if target_ids is None else set(target_ids)
-        self.checks.add(subscriber)
-        for key in keys:
-            self._checks_of.setdefault(key, set()).add(subscriber)
+        self._follow(subscriber, target_ids)
         try:
             yield subscriber.queue
         finally:
-            self.checks.discard(subscriber)
-            for key in keys:
-                following = self._checks_of[key]
-                following.discard(subscriber)
-                if not following:
-                    del self._checks_of[key]
+            self._unfollow(subscriber, target_ids)
+
+    def _follow(self, subscriber: Subscriber[CheckRow], target_ids: Iterable[int] | None) -> None:
+        self.checks.add(subscriber)
+        for key in _keys(target_ids):
+            self._checks_of.setdefault(key, set()).add(subscriber)
+
+    def _unfollow(self, subscriber: Subscriber[CheckRow], target_ids: Iterable[int] | None) -> None:
+        self.checks.discard(subscriber)
+        for key in _keys(target_ids):
+            following = self._checks_of[key]
+            following.discard(subscriber)
+            if not following:
+                del self._checks_of[key]
+
+    @contextlib.asynccontextmanager
+    async def subscribe_check_batches(
+        self,
+        target_ids: set[int] | None,
+        delay: float,
+        convert: Callable[[list[CheckRow]], B],
+    ) -> AsyncIterator[asyncio.Queue[B]]:
+        """Batches of checks (as ``convert`` makes them), at most one per ``delay`` seconds
+        from the group of every subscriber with the same targets and delay; the queue holds
+        the batches not yet taken (the oldest go when it is full)."""
+        key = (None if target_ids is None else frozenset(target_ids), delay)
+        group = self._batch_groups.get(key)
+        if group is None:
+            group = BatchGroup(self, key[0], delay, convert)
+            self._follow(group.rows, key[0])
+            group.task = asyncio.create_task(group.run())
+            self._batch_groups[key] = group
+        subscriber: Subscriber[B] = Subscriber(lambda _batch: True, asyncio.Queue(BATCH_QUEUE_SIZE))
+        group.members.add(subscriber)
+        try:
+            yield subscriber.queue
+        finally:
+            group.members.discard(subscriber)
+            if not group.members and self._batch_groups.get(key) is group:
+                del self._batch_groups[key]
+                self._unfollow(group.rows, key[0])
+                if group.task is not None:
+                    group.task.cancel()
 
     @contextlib.asynccontextmanager
     async def subscribe_changes(

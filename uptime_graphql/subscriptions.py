@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
 
 from uptime_core import stats
+from uptime_core.targets import CheckRow
 from uptime_graphql.errors import bad_input
+from uptime_graphql.live import BATCH_LIMIT
 from uptime_graphql.types.check import Check
 from uptime_graphql.types.enums import TargetStatus, UptimeWindow
 from uptime_graphql.types.node import parse_global_id
@@ -18,6 +21,33 @@ from uptime_graphql.types.uptime import Uptime
 
 # uptimeChanged recomputes at most this often per subscription, however fast checks arrive.
 UPTIME_REFRESH_SECONDS = 1.0
+
+# checksCompleted(maxDelayMs): the bounds, and the default.
+MIN_DELAY_MS = 50
+MAX_DELAY_MS = 5000
+DEFAULT_DELAY_MS = 250
+
+# The Check made of each recent row, so that every subscriber of checkCompleted is handed the
+# same object for the same check (the shared execution in schema.py keys on that identity).
+# Holding the row keeps its id from being reused while it is here.
+_RECENT_CHECKS = 4096
+_checks: OrderedDict[int, tuple[CheckRow, Check]] = OrderedDict()
+
+
+def shared_check(row: CheckRow) -> Check:
+    """The one Check for this (recently fanned-out) row."""
+    known = _checks.get(id(row))
+    if known is not None and known[0] is row:
+        return known[1]
+    check = Check.from_row(row)
+    _checks[id(row)] = (row, check)
+    if len(_checks) > _RECENT_CHECKS:
+        _checks.popitem(last=False)
+    return check
+
+
+def checks_of(rows: list[CheckRow]) -> list[Check]:
+    return [Check.from_row(row) for row in rows]
 
 
 @strawberry.type(description="A target's confirmed state changed.")
@@ -46,7 +76,44 @@ class Subscription:
         wanted = _target_ids(target_ids)
         async with info.context.live.subscribe_checks(wanted) as queue:
             while True:
-                yield Check.from_row(await queue.get())
+                yield shared_check(await queue.get())
+
+    @strawberry.subscription(
+        description=(
+            "The checks recorded since the previous message (of the given targets, or all), "
+            "at most one message per maxDelayMs (50 to 5000): the first as soon as checks "
+            "arrive after a quiet period. For views of many targets (dashboards): one message "
+            "carries many checks. A subscriber that falls behind loses its oldest checks."
+        )
+    )
+    async def checks_completed(
+        self,
+        info: strawberry.Info,
+        target_ids: list[strawberry.ID] | None = None,
+        max_delay_ms: int = DEFAULT_DELAY_MS,
+    ) -> AsyncGenerator[list[Check], None]:
+        if not MIN_DELAY_MS <= max_delay_ms <= MAX_DELAY_MS:
+            raise bad_input(
+                f"maxDelayMs must be between {MIN_DELAY_MS} and {MAX_DELAY_MS} (got {max_delay_ms})"
+            )
+        wanted = _target_ids(target_ids)
+        delay = max_delay_ms / 1000
+        loop = asyncio.get_running_loop()
+        live = info.context.live
+        async with live.subscribe_check_batches(wanted, delay, checks_of) as queue:
+            last = -float("inf")
+            while True:
+                batch = await queue.get()
+                wait = last + delay - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if not queue.empty():  # behind: what waits goes in one message, newest kept
+                    merged = list(batch)
+                    while not queue.empty():
+                        merged.extend(queue.get_nowait())
+                    batch = merged[-BATCH_LIMIT:]
+                last = loop.time()
+                yield batch
 
     @strawberry.subscription(description="Every confirmed change of a target's state.")
     async def target_status_changed(
