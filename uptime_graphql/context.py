@@ -50,6 +50,8 @@ class Context(BaseContext):
     live: LiveEvents
     header_token: str | None
     loaders: Loaders = field(init=False)
+    # Latency series asked so far by this request (each is a query of its own).
+    latency_series_asked: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         super().__init__()

@@ -215,6 +215,20 @@ async def test_deep_and_alias_heavy_queries_are_refused(api: Api) -> None:
     assert "alias" in body["errors"][0]["message"].lower()
 
 
+async def test_latency_series_is_not_asked_of_a_whole_list(api: Api) -> None:
+    for n in range(11):
+        await api.create(name=f"tcp {n}", kind="TCP", host="127.0.0.1", port=9)
+    body = await api.call(
+        "{ targets { edges { node { latencySeries(window: LAST_HOUR) { checks } } } } }"
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"].startswith("latencySeries: at most 10 per request")
+    ten = await api.data(
+        "{ targets(first: 10) { edges { node { latencySeries(window: LAST_HOUR) { checks } } } } }"
+    )
+    assert len(ten["targets"]["edges"]) == 10
+
+
 async def test_a_page_larger_than_100_is_refused(api: Api) -> None:
     body = await api.call("{ targets(first: 101) { edges { cursor } } }")
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

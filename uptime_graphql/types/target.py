@@ -21,6 +21,8 @@ from uptime_graphql.types.node import Node, PageInfo, cursor, global_id, parse_c
 from uptime_graphql.types.uptime import Uptime
 
 MAX_PAGE = 100
+# Latency series one request may ask for (each reads up to a day of raw results).
+MAX_LATENCY_SERIES = 10
 T = TypeVar("T")
 
 
@@ -177,6 +179,13 @@ class Target(Node):
     async def latency_series(
         self, info: strawberry.Info, window: UptimeWindow
     ) -> list[LatencyPoint]:
+        # One statement per series: a list of targets may not ask it of every one.
+        info.context.latency_series_asked += 1
+        if info.context.latency_series_asked > MAX_LATENCY_SERIES:
+            raise bad_input(
+                f"latencySeries: at most {MAX_LATENCY_SERIES} per request; ask it of one "
+                "target at a time"
+            )
         points = await series.latency_series(
             info.context.pool, self.row.id, stats.UptimeWindow[window.name]
         )
