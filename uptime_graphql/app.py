@@ -11,7 +11,6 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket
-from fastapi.staticfiles import StaticFiles
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET, UnsetType
@@ -115,7 +114,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     router: GraphQLRouter[Context, Any] = Router(settings, context_getter=context)
     app.include_router(router, prefix="/graphql")
     mount_dashboard(app)
-    app.mount(graphiql.STATIC_URL, StaticFiles(directory=graphiql.STATIC), name="static")
+    app.mount(graphiql.STATIC_URL, graphiql.GraphiQLFiles(directory=graphiql.STATIC), name="static")
     return app
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_URL = "/static"
@@ -63,3 +66,17 @@ def page(request: Request, *, token_required: bool) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return HTMLResponse(html, headers=headers)
+
+
+class GraphiQLFiles(StaticFiles):
+    """The page's scripts and styles under ``/static``, with the page's headers; the page
+    itself (a template) and dot files (the install stamp) only through ``page``."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        name = Path(path).name
+        if name.startswith(".") or name.endswith(".html"):
+            raise HTTPException(status_code=404)
+        response = await super().get_response(path, scope)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -92,6 +92,18 @@ async def test_the_page_names_no_other_host(api_url: str) -> None:
         assert not urlsplit(url).netloc and urlsplit(url).scheme in ("", "data"), url
 
 
+async def test_static_files_carry_the_page_headers_and_hide_the_template(api_url: str) -> None:
+    assets_installed()
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        script = await client.get("/static/graphiql.js")
+        assert script.status_code == 200
+        assert script.headers["x-content-type-options"] == "nosniff"
+        assert "default-src 'self'" in script.headers["content-security-policy"]
+        # The page is a template served filled in at /graphql; the install stamp is no file.
+        for hidden in ("/static/graphiql.html", "/static/vendor/.installed"):
+            assert (await client.get(hidden)).status_code == 404, hidden
+
+
 async def test_graphql_clients_see_no_change(api_url: str) -> None:
     async with httpx.AsyncClient(base_url=api_url) as client:
         # A GET without a query, not asking for HTML: 404, as before GraphiQL.
