@@ -97,22 +97,19 @@ class Subscription:
                 f"maxDelayMs must be between {MIN_DELAY_MS} and {MAX_DELAY_MS} (got {max_delay_ms})"
             )
         wanted = _target_ids(target_ids)
-        delay = max_delay_ms / 1000
-        loop = asyncio.get_running_loop()
         live = info.context.live
-        async with live.subscribe_check_batches(wanted, delay, checks_of) as queue:
-            last = -float("inf")
+        # The group cuts the batches, at most one per delay; each is passed on at once (a
+        # subscriber that waited for its own last send would fall further behind the group
+        # each time it was served late in the fan-out). One that is behind sends what waits
+        # in one message: never more messages than the group cut batches.
+        async with live.subscribe_check_batches(wanted, max_delay_ms / 1000, checks_of) as queue:
             while True:
                 batch = await queue.get()
-                wait = last + delay - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
                 if not queue.empty():  # behind: what waits goes in one message, newest kept
                     merged = list(batch)
                     while not queue.empty():
                         merged.extend(queue.get_nowait())
                     batch = merged[-BATCH_LIMIT:]
-                last = loop.time()
                 yield batch
 
     @strawberry.subscription(description="Every confirmed change of a target's state.")
