@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
@@ -28,8 +29,13 @@ def loaded(loader: DataLoader[K, V], key: K) -> tuple[bool, V | None]:
     return True, future.result()
 
 
+# A subscription's loaders live as long as its connection; what they hold is used for at most
+# this long after it was read (Loaders.refresh), so events never carry older data.
+EVENT_CACHE_SECONDS = 1.0
+
+
 class Loaders:
-    """The loaders of one request (they cache, so they must not outlive it)."""
+    """The loaders of one request or one subscription connection (they cache: see refresh)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -37,6 +43,16 @@ class Loaders:
         self.last_check = DataLoader(self._last_checks)
         self.uptime = DataLoader(self._uptimes)
         self.first_checks = DataLoader(self._first_checks)
+        self.cleared_at = time.monotonic()
+
+    def refresh(self, max_age: float = EVENT_CACHE_SECONDS) -> None:
+        """Forget what was read ``max_age`` or longer ago: subscriptions call this before each
+        event, so one connection's events do not show a target as it was when it opened."""
+        now = time.monotonic()
+        if now - self.cleared_at >= max_age:
+            for loader in (self.target, self.last_check, self.uptime, self.first_checks):
+                loader.clear_all()
+            self.cleared_at = now
 
     async def prefetch(
         self, ids: list[int], *, last_check: bool, windows: list[UptimeWindow]

@@ -88,6 +88,10 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def build_per_event_executor(self, payload: Any) -> Executor[Any]:
         executor = super().build_per_event_executor(payload)
+        # A private attribute of graphql-core 3.3: fail loudly if a release renames it, rather
+        # than let the per-event memo (and the memory it holds) come back unnoticed.
+        if not hasattr(executor, "_relevant_sub_fields"):
+            raise RuntimeError("graphql-core changed: Executor._relevant_sub_fields is gone")
         executor._relevant_sub_fields = {}
         executor._event = True  # type: ignore[attr-defined]
         return executor

@@ -76,7 +76,9 @@ class Subscription:
         wanted = _target_ids(target_ids)
         async with info.context.live.subscribe_checks(wanted) as queue:
             while True:
-                yield shared_check(await queue.get())
+                check = shared_check(await queue.get())
+                info.context.loaders.refresh()
+                yield check
 
     @strawberry.subscription(
         description=(
@@ -110,6 +112,7 @@ class Subscription:
                     while not queue.empty():
                         merged.extend(queue.get_nowait())
                     batch = merged[-BATCH_LIMIT:]
+                info.context.loaders.refresh()
                 yield batch
 
     @strawberry.subscription(description="Every confirmed change of a target's state.")
@@ -119,10 +122,12 @@ class Subscription:
         async with info.context.live.subscribe_changes() as queue:
             while True:
                 change = await queue.get()
+                # The target as it is now, with its new status: never a copy read before.
+                info.context.loaders.refresh()
+                info.context.loaders.target.clear_all()
                 row = await info.context.loaders.target.load(change.target_id)
                 if row is None:
                     continue  # deleted meanwhile
-                info.context.loaders.target.clear(change.target_id)
                 yield TargetStatusChange(
                     target=Target.from_row(row),
                     previous=TargetStatus(change.previous),

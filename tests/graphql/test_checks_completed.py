@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 from tests.graphql.conftest import ServeApi
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
+from tests.support.wait import poll_until
 from uptime_core.db import libpq_url
 from uptime_core.scheduling import EVENTS_CHANNEL
 from uptime_graphql.schema import ExecutionContext
@@ -186,3 +187,34 @@ async def test_shared_execution_same_answers_for_the_same_and_own_for_others(
     assert len(answers["d"]) == len(answers["a"])
     # b was given a's results (the app runs in this process): at least one per event.
     assert ExecutionContext.shared - shared_before >= len(answers["a"])
+
+
+async def test_events_show_the_target_as_it_is_now_not_as_the_connection_first_read_it(
+    serve_api: ServeApi, database_url: str, start_worker: StartWorker
+) -> None:
+    ids, server = await tcp_targets(database_url, 1)
+    query = "subscription($ids: [ID!]) { checkCompleted(targetIds: $ids) { target { name } } }"
+    live: Live | None = None
+
+    async def names() -> list[str]:
+        assert live is not None
+        return [p["data"]["checkCompleted"]["target"]["name"] for _, p in live.nexts()]
+
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        async with (
+            serve_api(database_url) as base,
+            subscribed(base, query, {"ids": ids}) as live,
+        ):
+            await asyncio.sleep(0.5)
+            worker = start_worker(database_url, "renamed")
+            await worker.ready()
+            await poll_until(names, lambda seen: len(seen) >= 1, within=10)
+            await db.execute("UPDATE target SET name = 'renamed'")
+            await poll_until(names, lambda seen: "renamed" in seen, within=10)
+            assert await worker.stop() == 0
+    finally:
+        server.close()
+        await db.close()
+    seen = await names()
+    assert seen[0] != "renamed" and seen[-1] == "renamed", seen
