@@ -37,12 +37,10 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -60,10 +58,8 @@ sys.path.insert(0, str(BENCH))
 
 import stats as stats_bench  # bench/stats.py: seeding history the way the worker records it
 
-from tests.support.postgres import create_database
-from uptime_core import migrations
+from tests.support.postgres import benchmark_database
 from uptime_core.db import create_pool, libpq_url
-from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.settings import Settings
 from uptime_core.stats import Uptime, UptimeWindow, uptime_for_targets
 from uptime_core.targets import CheckRow, latest_checks, list_targets, targets_by_id
@@ -433,20 +429,8 @@ def main() -> None:
         serve_plain(args.serve_plain)
         return
 
-    server: EmbeddedPostgres | None = None
-    data_dir = Path(tempfile.mkdtemp(prefix="uptime-bench-api-"))
-    try:
-        if os.environ.get("DATABASE_URL"):
-            url = os.environ["DATABASE_URL"]
-        else:
-            server = EmbeddedPostgres(data_dir)
-            url = asyncio.run(create_database(server.start(), name="uptime_bench_api"))
-        migrations.upgrade(url)
+    with benchmark_database("uptime_bench_api") as url:
         bench(url, args)
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -62,11 +60,9 @@ sys.path.insert(0, str(BENCH))
 
 import probes as probe_bench  # bench/probes.py: the peer process
 
-from tests.support.postgres import create_database
+from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core import migrations
 from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.scheduling import EVENTS_CHANNEL
 
 WARM_UP_SECONDS = 3.0
@@ -359,25 +355,15 @@ def main() -> None:
     ours, theirs = context.Pipe()
     peer = context.Process(target=probe_bench._run_peer, args=(theirs,), daemon=True)
     peer.start()
-    server: EmbeddedPostgres | None = None
-    data_dir = Path(tempfile.mkdtemp(prefix="uptime-bench-live-"))
     try:
         tcp_port, _http_port = ours.recv()
-        if os.environ.get("DATABASE_URL"):
-            url = os.environ["DATABASE_URL"]
-        else:
-            server = EmbeddedPostgres(data_dir)
-            url = asyncio.run(create_database(server.start(), name="uptime_bench_live"))
-        migrations.upgrade(url)
-        asyncio.run(bench(url, args, tcp_port))
+        with benchmark_database("uptime_bench_live") as url:
+            asyncio.run(bench(url, args, tcp_port))
     finally:
         ours.send("stop")
         peer.join(timeout=5)
         if peer.is_alive():
             peer.kill()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -36,10 +33,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.postgres import create_database
-from uptime_core import migrations
+from tests.support.postgres import benchmark_database
 from uptime_core.db import STATEMENT_CACHE_BYTES, libpq_url
-from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.retention import create_partition_sql
 from uptime_core.stats import (
     Range,
@@ -227,21 +222,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep the seeded database here")
     args = parser.parse_args()
 
-    server: EmbeddedPostgres | None = None
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="uptime-bench-stats-"))
-    try:
-        if os.environ.get("DATABASE_URL"):
-            url = os.environ["DATABASE_URL"]
-        else:
-            server = EmbeddedPostgres(data_dir)
-            url = asyncio.run(create_database(server.start(), name="uptime_bench_stats"))
-        migrations.upgrade(url)
+    with benchmark_database("uptime_bench_stats", args.data_dir) as url:
         asyncio.run(bench(url, args))
-    finally:
-        if server is not None:
-            server.stop()
-        if args.data_dir is None:
-            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,11 +37,9 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.measure import OverviewFigures, measure_overview, seed_targets
 from tests.support.net import free_port, wait_for_http
 from tests.support.peers import TcpPeer
-from tests.support.postgres import create_database
+from tests.support.postgres import benchmark_database
 from tests.support.processes import WorkerProcess
-from uptime_core import migrations
 from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.retention import create_partition_sql
 from uptime_core.stats import rollup_upsert_sql
 
@@ -169,21 +166,12 @@ def main() -> None:
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is missing: run `make browser` as root")
 
-    server: EmbeddedPostgres | None = None
-    data_dir = Path(tempfile.mkdtemp(prefix="uptime-bench-ui-"))
-    try:
-        if os.environ.get("DATABASE_URL"):
-            url = os.environ["DATABASE_URL"]
-        else:
-            server = EmbeddedPostgres(data_dir)
-            url = asyncio.run(create_database(server.start(), name="uptime_bench_ui"))
-        migrations.upgrade(url)
-        results = asyncio.run(bench(url, args, data_dir))
+    with (
+        tempfile.TemporaryDirectory(prefix="uptime-bench-ui-") as logs,
+        benchmark_database("uptime_bench_ui") as url,
+    ):
+        results = asyncio.run(bench(url, args, Path(logs)))
         print(table(results))
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

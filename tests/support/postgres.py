@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from uptime_core import migrations
 from uptime_core.db import libpq_url
+from uptime_core.embedded import EmbeddedPostgres
 
 TEMPLATE = "uptime_template"
 
@@ -41,3 +50,25 @@ async def drop_database(database_url: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+@contextlib.contextmanager
+def benchmark_database(name: str, data_dir: Path | None = None) -> Iterator[str]:
+    """A migrated database for a benchmark script (not for use inside an event loop), its
+    URL: on DATABASE_URL's server if that is set, else on an embedded PostgreSQL in
+    ``data_dir`` (kept afterwards) or in a temporary directory (removed afterwards)."""
+    directory = data_dir or Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    server: EmbeddedPostgres | None = None
+    try:
+        if os.environ.get("DATABASE_URL"):
+            url = os.environ["DATABASE_URL"]
+        else:
+            server = EmbeddedPostgres(directory)
+            url = asyncio.run(create_database(server.start(), name=name))
+        migrations.upgrade(url)
+        yield url
+    finally:
+        if server is not None:
+            server.stop()
+        if data_dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
