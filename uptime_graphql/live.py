@@ -75,12 +75,10 @@ class BatchGroup(Generic[B]):
 
     def __init__(
         self,
-        live: LiveEvents,
         target_ids: frozenset[int] | None,
         delay: float,
         convert: Callable[[list[CheckRow]], B],
     ) -> None:
-        self.live = live
         self.target_ids = target_ids
         self.delay = delay
         self.convert = convert
@@ -183,7 +181,7 @@ class LiveEvents:
         key = (None if target_ids is None else frozenset(target_ids), delay)
         group = self._batch_groups.get(key)
         if group is None:
-            group = BatchGroup(self, key[0], delay, convert)
+            group = BatchGroup(key[0], delay, convert)
             self._follow(group.rows, key[0])
             group.task = asyncio.create_task(group.run())
             self._batch_groups[key] = group
