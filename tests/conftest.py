@@ -8,11 +8,13 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support.postgres import TEMPLATE, create_database, drop_database
 from tests.support.processes import StartWorker, WorkerProcess
 from uptime_core import migrations
+from uptime_core.db import libpq_url
 from uptime_core.embedded import EmbeddedPostgres
 from uptime_core.settings import Settings
 
@@ -41,6 +43,14 @@ async def database_url(postgres_url: str) -> AsyncIterator[str]:
     url = await create_database(postgres_url, template=TEMPLATE)
     yield url
     await drop_database(url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test's database."""
+    connection = await asyncpg.connect(libpq_url(database_url))
+    yield connection
+    await connection.close()
 
 
 @pytest.fixture

@@ -18,13 +18,6 @@ from uptime_core.db import libpq_url
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(libpq_url(database_url), min_size=1, max_size=4)
     yield pool

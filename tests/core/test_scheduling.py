@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import asyncpg
-import pytest
 
 from tests.support.targets import TargetSpec, insert_targets
 from uptime_core.db import libpq_url
@@ -23,13 +21,6 @@ from uptime_core.stats import rebuild_rollups
 
 UP = ProbeResult(CheckStatus.UP, latency_ms=1.5)
 DOWN = ProbeResult(CheckStatus.DOWN, error_kind=ErrorKind.REFUSED, message="connection refused")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
 
 
 async def new_target(db: asyncpg.Connection, **overrides: object) -> int:

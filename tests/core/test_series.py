@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.db import libpq_url
 from uptime_core.series import SHAPES, LatencyPoint, latency_series
 from uptime_core.stats import Range, UptimeWindow, rebuild_rollups, uptime_for_window
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
 
 
 async def history_target(db: asyncpg.Connection) -> tuple[int, datetime]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.db import libpq_url
 from uptime_core.retention import existing_partitions, maintain_partitions
 from uptime_core.stats import (
     HISTOGRAM_BUCKETS,
@@ -26,13 +24,6 @@ from uptime_core.stats import (
 )
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from uptime_core.db import libpq_url
+from tests.graphql.conftest import Api
 
 CHANNEL_FIELDS = """
     ... on NotificationChannel { id name kind enabled allTargets targetIds
@@ -47,32 +47,10 @@ PASSWORD = "smtp-password-9876543210"
 URL_TOKEN = "token-in-the-url-5555"  # webhook URLs are secrets too
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == 200, response.text
-        assert SECRET not in response.text and PASSWORD not in response.text
-        assert URL_TOKEN not in response.text
-        body: dict[str, Any] = response.json()
-        assert "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
-
-
 @pytest.fixture
 async def api(api_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
-        yield Api(client)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
+        yield Api(client, forbidden=(SECRET, PASSWORD, URL_TOKEN))
 
 
 async def stored_config(db: asyncpg.Connection) -> dict[str, Any]:

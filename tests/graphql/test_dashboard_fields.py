@@ -4,7 +4,6 @@ every target's strip of recent checks in a bounded number of statements."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -13,16 +12,8 @@ import pytest
 
 from tests.graphql.conftest import ServeApi
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.db import libpq_url
 from uptime_core.settings import Settings
 from uptime_graphql.types.node import global_id
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
 
 
 async def query(client: httpx.AsyncClient, text: str, **variables: object) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -11,9 +10,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.graphql.conftest import ServeApi
+from tests.graphql.conftest import Api, ServeApi
 from tests.support.targets import record_history
-from uptime_core.db import libpq_url
 from uptime_core.settings import Settings
 
 TARGET_FIELDS = """
@@ -30,42 +28,14 @@ UPDATE = (
 )
 
 
-class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def call(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
-        body = await self.call(query, **variables)
-        assert "errors" not in body, body
-        result: dict[str, Any] = body["data"]
-        return result
-
-    async def create(self, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = (await self.data(CREATE, input=fields))["createTarget"]
-        return result
-
-
-@pytest.fixture
-async def api(api_url: str) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
-        yield Api(client)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(libpq_url(database_url))
-    yield connection
-    await connection.close()
+async def create(api: Api, **fields: Any) -> dict[str, Any]:
+    result: dict[str, Any] = (await api.data(CREATE, input=fields))["createTarget"]
+    return result
 
 
 async def test_create_then_read_a_target(api: Api) -> None:
-    created = await api.create(
+    created = await create(
+        api,
         name="  shop  ",
         kind="HTTP",
         url="https://shop.example/health",
@@ -85,8 +55,8 @@ async def test_create_then_read_a_target(api: Api) -> None:
 
 async def test_targets_page_filter_and_search(api: Api) -> None:
     for n in range(5):
-        await api.create(
-            name=f"db-{n}" if n % 2 else f"web-{n}", kind="TCP", host="127.0.0.1", port=5432
+        await create(
+            api, name=f"db-{n}" if n % 2 else f"web-{n}", kind="TCP", host="127.0.0.1", port=5432
         )
     page = await api.data(
         "{ targets(first: 2) { edges { cursor node { name } } "
@@ -132,25 +102,26 @@ async def test_targets_page_filter_and_search(api: Api) -> None:
 async def test_bad_input_is_a_validation_error_naming_the_field(
     api: Api, db: asyncpg.Connection, fields: dict[str, Any], field: str
 ) -> None:
-    result = await api.create(name="t", **fields)
+    result = await create(api, name="t", **fields)
     assert result["field"] == field, result
     assert result["message"].startswith(field)
     assert await db.fetchval("SELECT count(*) FROM target") == 0, "nothing written"
 
 
 async def test_an_empty_name_is_refused(api: Api, db: asyncpg.Connection) -> None:
-    result = await api.create(name="   ", kind="ICMP", host="127.0.0.1")
+    result = await create(api, name="   ", kind="ICMP", host="127.0.0.1")
     assert result["field"] == "name"
     assert await db.fetchval("SELECT count(*) FROM target") == 0
 
 
 async def test_every_problem_is_reported_at_once(api: Api) -> None:
-    result = await api.create(name="", kind="TCP", host="127.0.0.1", port=0, timeoutSeconds=-1)
+    result = await create(api, name="", kind="TCP", host="127.0.0.1", port=0, timeoutSeconds=-1)
     assert {p["field"] for p in result["problems"]} >= {"name", "port", "timeoutSeconds"}
 
 
 async def test_update_changes_only_what_it_is_given(api: Api, db: asyncpg.Connection) -> None:
-    created = await api.create(
+    created = await create(
+        api,
         name="a",
         kind="HTTP",
         url="https://a.example/",
@@ -183,7 +154,7 @@ async def test_unknown_ids_are_not_found(api: Api, db: asyncpg.Connection) -> No
 
 
 async def test_pause_resume_check_now_and_delete(api: Api, db: asyncpg.Connection) -> None:
-    target_id = (await api.create(name="p", kind="TCP", host="127.0.0.1", port=22))["id"]
+    target_id = (await create(api, name="p", kind="TCP", host="127.0.0.1", port=22))["id"]
     paused = await api.data(
         f'mutation {{ pauseTarget(id: "{target_id}") {{ ... on Target {{ paused status }} }} }}'
     )
@@ -217,7 +188,7 @@ async def test_deep_and_alias_heavy_queries_are_refused(api: Api) -> None:
 
 async def test_latency_series_is_not_asked_of_a_whole_list(api: Api) -> None:
     for n in range(11):
-        await api.create(name=f"tcp {n}", kind="TCP", host="127.0.0.1", port=9)
+        await create(api, name=f"tcp {n}", kind="TCP", host="127.0.0.1", port=9)
     body = await api.call(
         "{ targets { edges { node { latencySeries(window: LAST_HOUR) { checks } } } } }"
     )
@@ -271,7 +242,7 @@ async def test_the_dashboard_query_runs_a_bounded_number_of_statements(
     ):
         api = Api(client)
         for n in range(100):
-            await api.create(name=f"t{n}", kind="TCP", host="127.0.0.1", port=1000 + n)
+            await create(api, name=f"t{n}", kind="TCP", host="127.0.0.1", port=1000 + n)
         first = await db.fetchval("SELECT min(id) FROM target")
         now = await db.fetchval("SELECT now()")
         await record_history(db, first, [(now, "up", 1.0)])
