@@ -351,19 +351,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    peer = context.Process(target=probe_bench._run_peer, args=(theirs,), daemon=True)
-    peer.start()
-    try:
-        tcp_port, _http_port = ours.recv()
-        with benchmark_database("uptime_bench_live") as url:
-            asyncio.run(bench(url, args, tcp_port))
-    finally:
-        ours.send("stop")
-        peer.join(timeout=5)
-        if peer.is_alive():
-            peer.kill()
+    with (
+        probe_bench.peer_process() as (tcp_port, _http_port),
+        benchmark_database("uptime_bench_live") as url,
+    ):
+        asyncio.run(bench(url, args, tcp_port))
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -72,6 +73,24 @@ async def _serve(ready: Connection) -> None:
 
 def _run_peer(ready: Connection) -> None:
     asyncio.run(_serve(ready))
+
+
+@contextlib.contextmanager
+def peer_process() -> Iterator[tuple[int, int]]:
+    """A loopback TCP server (accepts and closes) and a minimal HTTP server in a process of
+    their own, so that they do not share the measured process's CPU; their ports."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    peer = context.Process(target=_run_peer, args=(theirs,), daemon=True)
+    peer.start()
+    try:
+        tcp_port, http_port = ours.recv()
+        yield tcp_port, http_port
+    finally:
+        ours.send("stop")
+        peer.join(timeout=5)
+        if peer.is_alive():
+            peer.kill()
 
 
 # --- The client ----------------------------------------------------------------------------
@@ -205,18 +224,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    peer = context.Process(target=_run_peer, args=(theirs,), daemon=True)
-    peer.start()
-    try:
-        tcp_port, http_port = ours.recv()
+    with peer_process() as (tcp_port, http_port):
         asyncio.run(_bench(args, tcp_port, http_port))
-    finally:
-        ours.send("stop")
-        peer.join(timeout=5)
-        if peer.is_alive():
-            peer.kill()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import re
 import signal
@@ -236,19 +235,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    peer = context.Process(target=probe_bench._run_peer, args=(theirs,), daemon=True)
-    peer.start()
-    try:
-        tcp_port, http_port = ours.recv()
-        with benchmark_database("uptime_bench") as url:
-            asyncio.run(bench(url, args, tcp_port, http_port))
-    finally:
-        ours.send("stop")
-        peer.join(timeout=5)
-        if peer.is_alive():
-            peer.kill()
+    with (
+        probe_bench.peer_process() as (tcp_port, http_port),
+        benchmark_database("uptime_bench") as url,
+    ):
+        asyncio.run(bench(url, args, tcp_port, http_port))
 
 
 if __name__ == "__main__":
