@@ -8,10 +8,29 @@ import socket
 import uuid
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# The values `.env.example` and `deploy/secret.example.yaml` ship: a token nobody changed is
+# no secret.
+EXAMPLE_API_TOKENS = frozenset({"change-me-to-a-long-random-token", "example-token-change-me"})
+
+# Refused by default for probes and notification sends: link-local (where clouds serve
+# instance metadata and credentials), the metadata addresses outside it, and "this network"
+# (0.0.0.0/8 and ::, which Linux connects to the machine itself).
+DEFAULT_BLOCKED_NETWORKS = (
+    "169.254.0.0/16",
+    "fe80::/10",
+    "100.100.100.200/32",
+    "fd00:ec2::254/128",
+    "0.0.0.0/8",
+    "::/128",
+)
 
 
 class ConfigurationError(Exception):
@@ -50,7 +69,33 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
     api_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token for mutations; without one the API only listens on loopback.",
+        description=(
+            "Bearer token every operation needs (queries, mutations, subscriptions); without "
+            "one the API listens on loopback only and answers loopback host names only."
+        ),
+    )
+    api_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Comma-separated host names the API answers without a token, besides loopback "
+            "names and addresses (a guard against DNS rebinding)."
+        ),
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads; larger ones get 413 unread.",
+    )
+    blocked_networks: Annotated[list[Network], NoDecode] = Field(
+        default_factory=lambda: [ipaddress.ip_network(n) for n in DEFAULT_BLOCKED_NETWORKS],
+        description=(
+            "Comma-separated CIDR networks probes and notification sends may not connect to "
+            "(checked against the resolved address); empty blocks nothing."
+        ),
+    )
+    allowed_networks: Annotated[list[Network], NoDecode] = Field(
+        default_factory=list,
+        description=("Comma-separated CIDR networks allowed even inside UPTIME_BLOCKED_NETWORKS."),
     )
     worker_id: str = Field(
         default_factory=default_worker_id,
@@ -114,6 +159,48 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("has a port that is not a number from 1 to 65535") from None
         return url or None
+
+    @field_validator("api_token")
+    @classmethod
+    def _real_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is None:
+            return None
+        value = token.get_secret_value()
+        if not value.strip():
+            raise ValueError(
+                "is empty; set a long random token (openssl rand -hex 32) or unset it to serve "
+                "loopback only"
+            )
+        if value.strip() in EXAMPLE_API_TOKENS:
+            raise ValueError(
+                "is the example value from .env.example or deploy/; set a long random token "
+                "(openssl rand -hex 32)"
+            )
+        return token
+
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("blocked_networks", "allowed_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list | tuple):
+            networks = []
+            for item in value:
+                try:
+                    networks.append(ipaddress.ip_network(item, strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"has {str(item)!r}, which is not a CIDR network like 10.0.0.0/8"
+                    ) from None
+            return networks
+        return value
 
     @field_validator("log_level")
     @classmethod
