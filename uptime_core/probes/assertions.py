@@ -126,9 +126,14 @@ def json_equal(left: Any, right: Any) -> bool:
     return bool(type(left) is type(right) and left == right)
 
 
+# At most this much of a value from the response is quoted (errors.QUOTE_LIMIT; not imported
+# to keep this module free of the network layer).
+_QUOTE_LIMIT = 64
+
+
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:59] + "…"
+    text = " ".join(json.dumps(value, ensure_ascii=False).split())
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
 
 
 def evaluate_json_assertion(

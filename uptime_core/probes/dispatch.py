@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from uptime_core.address_policy import AddressPolicy, probe_policy
 from uptime_core.probes.deadline import Deadline
 from uptime_core.probes.errors import ProbeFailure, classify_exception, shorten
 from uptime_core.probes.http import probe_http
@@ -57,11 +58,13 @@ def _settings_for(target: ProbeTarget) -> ValidatedSettings | TargetSettingsErro
     return settings
 
 
-async def probe(target: ProbeTarget) -> ProbeResult:
-    """Run one check of `target` within `target.timeout_seconds`.
+async def probe(target: ProbeTarget, policy: AddressPolicy | None = None) -> ProbeResult:
+    """Run one check of `target` within `target.timeout_seconds`, connecting only where
+    `policy` (by default the settings' `probe_policy()`) allows.
 
     Every failure comes back as a DOWN result with an error kind (settings that do not
-    validate give `invalid_target`); nothing is raised except cancellation.
+    validate give `invalid_target`, a refused address `blocked`); nothing is raised except
+    cancellation.
     """
     settings = _settings_for(target)
     if isinstance(settings, TargetSettingsError):
@@ -70,24 +73,30 @@ async def probe(target: ProbeTarget) -> ProbeResult:
             error_kind=ErrorKind.INVALID_TARGET,
             message=shorten(f"invalid target settings: {settings}"),
         )
-    return await probe_settings(settings)
+    return await probe_settings(settings, policy)
 
 
-async def probe_settings(settings: ValidatedSettings) -> ProbeResult:
+async def probe_settings(
+    settings: ValidatedSettings, policy: AddressPolicy | None = None
+) -> ProbeResult:
     """Like `probe`, for settings that `validate_target_settings` returned."""
+    if policy is None:
+        policy = probe_policy()
     observation = Observation()
     options = settings.parsed_options
     deadline = Deadline(settings.timeout_seconds)
     try:
         if isinstance(options, TcpOptions):
             assert settings.host is not None and settings.port is not None
-            return await probe_tcp(settings.host, settings.port, options, observation)
+            return await probe_tcp(settings.host, settings.port, options, observation, policy)
         if isinstance(options, HttpOptions):
             assert settings.url is not None
-            return await probe_http(settings.url, options, observation)
+            return await probe_http(settings.url, options, observation, policy)
         if isinstance(options, IcmpOptions):
             assert settings.host is not None
-            return await probe_icmp(settings.host, options, observation, settings.timeout_seconds)
+            return await probe_icmp(
+                settings.host, options, observation, settings.timeout_seconds, policy
+            )
         raise AssertionError(f"no probe for {settings.kind}")  # pragma: no cover
     except asyncio.CancelledError:
         if deadline.stop():

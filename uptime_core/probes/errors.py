@@ -10,12 +10,17 @@ from collections.abc import Iterator
 
 import httpx
 
+from uptime_core.address_policy import AddressBlocked
 from uptime_core.probes.result import ErrorKind
 
 _UNREACHABLE_ERRNOS = frozenset(
     {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.EADDRNOTAVAIL}
 )
 _MESSAGE_LIMIT = 200
+# The most of anything a target answered (reason phrase, body, JSON value, server error text)
+# that a message may quote: a message is stored, shown and sent in alerts, and must not become
+# a way to read what a target serves.
+QUOTE_LIMIT = 64
 
 
 class ProbeFailure(Exception):
@@ -31,6 +36,11 @@ def shorten(text: str, limit: int = _MESSAGE_LIMIT) -> str:
     """Cut a message to `limit` characters so results stay small."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(text: str) -> str:
+    """Text a target sent, cut to `QUOTE_LIMIT` characters for a message."""
+    return shorten(text, QUOTE_LIMIT)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -68,16 +78,18 @@ def classify_exception(exc: BaseException, *, where: str = "") -> tuple[ErrorKin
     for cause in chain:
         if isinstance(cause, ProbeFailure):
             return cause.kind, cause.message
+        if isinstance(cause, AddressBlocked):
+            return ErrorKind.BLOCKED, shorten(cause.message)
     for cause in chain:
         if isinstance(cause, socket.gaierror):
             return ErrorKind.DNS, shorten(f"DNS lookup failed{suffix}: {_os_error_text(cause)}")
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             reason = cause.verify_message or cause.reason or str(cause)
-            return ErrorKind.TLS, shorten(f"TLS certificate rejected{suffix}: {reason}")
+            return ErrorKind.TLS, shorten(f"TLS certificate rejected{suffix}: {quote(reason)}")
         if isinstance(cause, ssl.SSLError):
             reason = cause.reason or str(cause)
-            return ErrorKind.TLS, shorten(f"TLS handshake failed{suffix}: {reason}")
+            return ErrorKind.TLS, shorten(f"TLS handshake failed{suffix}: {quote(reason)}")
     for cause in chain:
         if isinstance(cause, ConnectionRefusedError):
             return ErrorKind.REFUSED, shorten(f"connection refused{suffix}")
@@ -90,10 +102,11 @@ def classify_exception(exc: BaseException, *, where: str = "") -> tuple[ErrorKin
             return ErrorKind.TIMEOUT, shorten(f"timed out{suffix}")
     for cause in chain:
         if isinstance(cause, httpx.RemoteProtocolError | httpx.DecodingError):
-            return ErrorKind.INVALID_RESPONSE, shorten(f"invalid response{suffix}: {cause}")
+            detail = quote(str(cause))
+            return ErrorKind.INVALID_RESPONSE, shorten(f"invalid response{suffix}: {detail}")
         if isinstance(cause, ConnectionError | EOFError | httpx.NetworkError):
-            detail = _os_error_text(cause) if isinstance(cause, OSError) else str(cause)
+            detail = _os_error_text(cause) if isinstance(cause, OSError) else quote(str(cause))
             return ErrorKind.CONNECTION, shorten(f"connection failed{suffix}: {detail}")
     if isinstance(exc, OSError):
         return ErrorKind.CONNECTION, shorten(f"network error{suffix}: {_os_error_text(exc)}")
-    return ErrorKind.INVALID_RESPONSE, shorten(f"{type(exc).__name__}{suffix}: {exc}")
+    return ErrorKind.INVALID_RESPONSE, shorten(f"{type(exc).__name__}{suffix}: {quote(str(exc))}")

@@ -6,8 +6,9 @@ import json
 
 import httpx
 
+from uptime_core.address_policy import AddressBlocked, AddressPolicy, guarded_transport
 from uptime_core.probes.assertions import evaluate_json_assertion, status_accepted
-from uptime_core.probes.errors import shorten
+from uptime_core.probes.errors import ProbeFailure, quote, shorten
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import HttpOptions, IpFamily
 from uptime_core.probes.result import ErrorKind, ProbeResult
@@ -20,10 +21,14 @@ _LOCAL_ADDRESS = {IpFamily.ANY: None, IpFamily.IPV4: "0.0.0.0", IpFamily.IPV6: "
 _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=0)
 
 
-async def probe_http(url: str, options: HttpOptions, observation: Observation) -> ProbeResult:
-    """Request `url` and judge the final response; never reuses a connection."""
-    transport = httpx.AsyncHTTPTransport(
-        verify=client_ssl_context(options.verify_tls),
+async def probe_http(
+    url: str, options: HttpOptions, observation: Observation, policy: AddressPolicy
+) -> ProbeResult:
+    """Request `url` and judge the final response; never reuses a connection. Every
+    connection, each redirect hop's too, is checked against `policy`."""
+    transport = guarded_transport(
+        policy,
+        client_ssl_context(options.verify_tls),
         limits=_LIMITS,
         local_address=_LOCAL_ADDRESS[options.ip_family],
     )
@@ -41,7 +46,11 @@ async def probe_http(url: str, options: HttpOptions, observation: Observation) -
         while True:
             # The certificate reported is the one of the final hop's server.
             observation.tls_expires_at = None
-            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                response = await client.send(request, stream=True, follow_redirects=False)
+            except AddressBlocked as refusal:
+                observation.resolved_address = refusal.address
+                raise ProbeFailure(ErrorKind.BLOCKED, shorten(refusal.message)) from None
             try:
                 observation.http_status = response.status_code
                 next_request = response.next_request if options.follow_redirects else None
@@ -63,8 +72,8 @@ def _redirect_message(visited: list[str], next_url: str, options: HttpOptions) -
     if next_url in visited:
         cycle_start = len(visited) - 1 - visited[::-1].index(next_url)
         loop = [*visited[cycle_start:], next_url]
-        return shorten(f"redirect loop: {' -> '.join(loop)}")
-    return shorten(f"more than {options.max_redirects} redirects (last to {next_url})")
+        return shorten(f"redirect loop: {' -> '.join(quote(url) for url in loop)}")
+    return shorten(f"more than {options.max_redirects} redirects (last to {quote(next_url)})")
 
 
 async def _read_body(response: httpx.Response) -> tuple[bytes, bool]:
@@ -89,7 +98,7 @@ async def _judge_response(
         accepted = ", ".join(options.accepted_status_codes)
         return observation.failed(
             ErrorKind.HTTP_STATUS,
-            shorten(f"HTTP {status} {response.reason_phrase} is not accepted ({accepted})"),
+            shorten(f"HTTP {status} {quote(response.reason_phrase)} is not accepted ({accepted})"),
         )
     if options.keyword is None and options.json_assertion is None:
         return observation.passed(options.degraded_latency_ms, options.cert_expiry_days)

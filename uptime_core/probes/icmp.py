@@ -7,10 +7,11 @@ import socket
 
 import aioping
 
+from uptime_core.address_policy import AddressPolicy
 from uptime_core.probes.errors import ProbeFailure
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import IcmpOptions
-from uptime_core.probes.resolve import resolve
+from uptime_core.probes.resolve import allowed_addresses, resolve
 from uptime_core.probes.result import ErrorKind, ProbeResult
 
 PERMISSION_HINT = (
@@ -34,11 +35,18 @@ def open_icmp_socket(family: socket.AddressFamily) -> socket.socket:
 
 
 async def probe_icmp(
-    host: str, options: IcmpOptions, observation: Observation, timeout_seconds: float
+    host: str,
+    options: IcmpOptions,
+    observation: Observation,
+    timeout_seconds: float,
+    policy: AddressPolicy,
 ) -> ProbeResult:
-    """Send one echo request and wait for its reply; latency is the round trip."""
+    """Send one echo request to the first address `policy` allows and wait for its reply;
+    latency is the round trip."""
     observation.enter(f"resolving {host}", ErrorKind.DNS)
-    family, sockaddr = (await resolve(host, 0, options.ip_family))[0]
+    addresses = await resolve(host, 0, options.ip_family)
+    observation.resolved_address = addresses[0][1][0]
+    family, sockaddr = allowed_addresses(host, None, addresses, policy)[0]
     observation.resolved_address = sockaddr[0]
     sock = open_icmp_socket(family)
     try:

@@ -7,6 +7,7 @@ import functools
 import ipaddress
 import socket
 
+from uptime_core.address_policy import AddressBlocked, AddressPolicy
 from uptime_core.probes.errors import ProbeFailure, shorten
 from uptime_core.probes.options import IpFamily
 from uptime_core.probes.result import ErrorKind
@@ -66,3 +67,27 @@ async def resolve(
     if not addresses:
         raise ProbeFailure(ErrorKind.DNS, shorten(f"{host} has no {family.value} address"))
     return tuple(addresses)
+
+
+def allowed_addresses(
+    host: str,
+    port: int | None,
+    addresses: tuple[tuple[socket.AddressFamily, SocketAddress], ...],
+    policy: AddressPolicy,
+) -> tuple[tuple[socket.AddressFamily, SocketAddress], ...]:
+    """The resolved `addresses` that `policy` lets a probe connect to, in order; a `blocked`
+    failure naming the first refused one when it refuses all of them."""
+    allowed: list[tuple[socket.AddressFamily, SocketAddress]] = []
+    refusal: AddressBlocked | None = None
+    for entry in addresses:
+        try:
+            policy.check(entry[1][0], port, host=host)
+        except AddressBlocked as exc:
+            refusal = refusal or exc
+            continue
+        allowed.append(entry)
+    if refusal is None:
+        return addresses
+    if not allowed:
+        raise ProbeFailure(ErrorKind.BLOCKED, shorten(refusal.message)) from None
+    return tuple(allowed)

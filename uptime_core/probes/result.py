@@ -33,6 +33,8 @@ class ErrorKind(enum.StrEnum):
     NO_REPLY = "no_reply"
     PERMISSION = "permission"
     INVALID_TARGET = "invalid_target"
+    # The address policy refused the connection (UPTIME_BLOCKED_NETWORKS, the health port).
+    BLOCKED = "blocked"
     # The check passed but something is wrong enough to say so (status DEGRADED).
     SLOW = "slow"
     CERT_EXPIRING = "cert_expiring"

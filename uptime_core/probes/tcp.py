@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from uptime_core.address_policy import AddressPolicy
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
-from uptime_core.probes.resolve import literal_addresses, resolve
+from uptime_core.probes.resolve import allowed_addresses, literal_addresses, resolve
 from uptime_core.probes.result import ErrorKind, ProbeResult
 from uptime_core.probes.tls import client_ssl_context, peer_certificate_expiry
 
@@ -38,15 +39,18 @@ async def _handshake(
 
 
 async def probe_tcp(
-    host: str, port: int, options: TcpOptions, observation: Observation
+    host: str, port: int, options: TcpOptions, observation: Observation, policy: AddressPolicy
 ) -> ProbeResult:
-    """Open a TCP connection to the first address that accepts (and a TLS session when
-    asked), then close it. Latency covers name resolution, connect and handshake."""
+    """Open a TCP connection to the first address that `policy` allows and that accepts (and
+    a TLS session when asked), then close it. Latency covers resolution, connect and
+    handshake."""
     loop = asyncio.get_running_loop()
     addresses = literal_addresses(host, port)
     if addresses is None:
         observation.enter(f"resolving {host}", ErrorKind.DNS)
         addresses = await resolve(host, port, options.ip_family)
+    observation.resolved_address = addresses[0][1][0]
+    addresses = allowed_addresses(host, port, addresses, policy)
     failure: OSError | None = None
     for family, address in addresses:
         observation.resolved_address = address[0]

@@ -14,17 +14,19 @@ from typing import Any
 import pytest
 
 from tests.support.peers import Lab, Target
-from uptime_core.embedded import grant_traverse
 from uptime_core.probes import CheckStatus, ErrorKind, probe
 from uptime_core.probes.icmp import PERMISSION_HINT, open_icmp_socket
 
 REPO = Path(__file__).resolve().parents[3]
 NOBODY = 65534
 
-# Runs as `nobody`; prints the socket type the probe would use and a result per address.
+# Started as root inside the namespace: imports everything and runs one probe first (so that
+# nothing is left to import lazily), then drops to `nobody` for good and prints the socket type
+# the probe would use and a result per address. Dropping privileges after the imports, rather
+# than exec'ing the interpreter as `nobody`, works wherever the checkout and interpreter live
+# (a fresh machine keeps them under /root, which `nobody` cannot enter) and changes no file.
 UNPRIVILEGED_PROBE = f"""
 import asyncio, json, os, socket, sys
-os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})
 sys.path.insert(0, {str(REPO)!r})
 from uptime_core.probes import probe
 from uptime_core.probes.icmp import open_icmp_socket
@@ -33,16 +35,19 @@ class Target:
     kind, url, port, timeout_seconds, options = "icmp", None, None, 2.0, {{}}
     def __init__(self, host): self.host = host
 
+def run_all():
+    return {{host: asyncio.run(probe(Target(host))) for host in ("127.0.0.1", "::1")}}
+
+run_all()
+os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})
+assert os.getuid() == os.geteuid() == {NOBODY}
 try:
     with open_icmp_socket(socket.AF_INET) as sock:
         kind = "raw" if sock.type == socket.SOCK_RAW else "datagram"
 except Exception as exc:
     kind = type(exc).__name__
-results = {{}}
-for host in ("127.0.0.1", "::1"):
-    result = asyncio.run(probe(Target(host)))
-    results[host] = [result.status.value, result.error_kind and result.error_kind.value,
-                     result.message, result.latency_ms]
+results = {{host: [result.status.value, result.error_kind and result.error_kind.value,
+                   result.message, result.latency_ms] for host, result in run_all().items()}}
 print(json.dumps({{"socket": kind, "results": results}}))
 """
 
@@ -74,9 +79,6 @@ async def _run_in_lab(lab: Lab, ping_group_range: str) -> dict[str, Any]:
         f"net.ipv4.ping_group_range={ping_group_range}",
     )
     assert await sysctl.wait() == 0
-    # `nobody` must reach the checkout and its .venv (a fresh clone may sit in a 0700 directory).
-    grant_traverse(REPO / "uptime_core")
-    grant_traverse(Path(sys.prefix) / "lib")
     process = await asyncio.create_subprocess_exec(
         *("ip", "netns", "exec", lab.namespace, sys.executable, "-c", UNPRIVILEGED_PROBE),
         stdout=asyncio.subprocess.PIPE,
