@@ -23,8 +23,64 @@ from uptime_core.probes.assertions import (
 )
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_HEADERS = 50
+MAX_HEADER_BYTES = 8192  # every "name: value" line together, as sent
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEADER_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
+# httpx sends header values as ASCII: visible characters, spaces and tabs, nothing else.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+# Hop-by-hop and framing headers belong to the connection, which the probe owns: a stored
+# `Transfer-Encoding` or `Content-Length` would contradict the body actually sent. `Host` is
+# allowed on purpose (checking one virtual host of a shared address is a real use).
+_CONNECTION_HEADERS = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}
+)
+
+
+def _header_pairs(headers: Any) -> list[Any] | None:
+    """Headers as a list of `{"name", "value"}`: the API's form, or the stored object's."""
+    if isinstance(headers, dict):
+        return [{"name": name, "value": value} for name, value in headers.items()]
+    return headers if isinstance(headers, list) else None
+
+
+def header_problems(headers: Any) -> list[tuple[str, str]]:
+    """What is wrong with request headers given as a `{name: value}` object or a list of
+    `{"name", "value"}` objects: `(where, message)` pairs, `where` like `[2].value`."""
+    pairs = _header_pairs(headers)
+    if pairs is None:
+        return [("", "must be a list of names and values")]
+    problems: list[tuple[str, str]] = []
+    if len(pairs) > MAX_HEADERS:
+        problems.append(("", f"at most {MAX_HEADERS} headers"))
+    seen: set[str] = set()
+    size = 0
+    for index, pair in enumerate(pairs):
+        name = pair.get("name") if isinstance(pair, dict) else None
+        value = pair.get("value") if isinstance(pair, dict) else None
+        if not isinstance(name, str) or not isinstance(value, str):
+            problems.append((f"[{index}]", "needs a name and a value, both text"))
+            continue
+        lowered = name.lower()
+        if not _HEADER_NAME.fullmatch(name):
+            problems.append((f"[{index}].name", f"{name[:64]!r} is not a valid header name"))
+        elif lowered in _CONNECTION_HEADERS or lowered.startswith("proxy-"):
+            message = f"{name} is a hop-by-hop or framing header: the probe sets those itself"
+            problems.append((f"[{index}].name", message))
+        elif lowered in seen:
+            problems.append((f"[{index}].name", f"{name} is given twice"))
+        seen.add(lowered)
+        if not _HEADER_VALUE.fullmatch(value):
+            problems.append(
+                (
+                    f"[{index}].value",
+                    "may hold only printable ASCII, spaces and tabs "
+                    "(no line breaks, control or non-ASCII characters)",
+                )
+            )
+        size += len(name) + 2 + len(value.strip())
+    if size > MAX_HEADER_BYTES:
+        problems.append(("", f"are {size} bytes together; at most {MAX_HEADER_BYTES}"))
+    return problems
 
 
 class IpFamily(enum.StrEnum):
@@ -94,15 +150,16 @@ class HttpOptions(_TlsOptions):
             raise ValueError(f"must be one of {', '.join(HTTP_METHODS)}")
         return method
 
-    @field_validator("headers")
+    @field_validator("headers", mode="before")
     @classmethod
-    def _valid_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name, value in headers.items():
-            if not _HEADER_NAME.fullmatch(name):
-                raise ValueError(f"{name!r} is not a valid header name")
-            if _HEADER_VALUE_FORBIDDEN.search(value):
-                raise ValueError(f"the value of {name!r} contains a line break or NUL")
-        return headers
+    def _valid_headers(cls, headers: Any) -> Any:
+        # Given as the API's list or the stored object; kept as an object, values stripped.
+        problems = header_problems(headers)
+        if problems:
+            where, message = problems[0]
+            raise ValueError(f"{where}: {message}" if where else message)
+        pairs = _header_pairs(headers) or []
+        return {pair["name"]: pair["value"].strip() for pair in pairs}
 
     @field_validator("accepted_status_codes", mode="before")
     @classmethod

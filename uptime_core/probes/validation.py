@@ -18,11 +18,22 @@ import httpx
 from pydantic import ValidationError
 
 from uptime_core.probes.assertions import ORDERING_OPERATORS, JsonOperator
-from uptime_core.probes.options import HttpOptions, IcmpOptions, ProbeOptions, TcpOptions
+from uptime_core.probes.options import (
+    HttpOptions,
+    IcmpOptions,
+    ProbeOptions,
+    TcpOptions,
+    header_problems,
+)
 from uptime_core.probes.target import ProbeKind
 
 MAX_TIMEOUT_SECONDS = 300.0
 MIN_INTERVAL_SECONDS = 1.0
+MAX_URL_LENGTH = 2048
+HIDDEN_PASSWORD = "***"
+# Whitespace, control characters (C0, DEL, C1) and backslashes: never sent as typed (httpx
+# would percent-encode some, refuse others, and parsers disagree on backslashes).
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\\]")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 _OPTIONS_MODELS: dict[ProbeKind, type[ProbeOptions]] = {
     ProbeKind.HTTP: HttpOptions,
@@ -72,9 +83,11 @@ def _field_path(location: Sequence[int | str]) -> str:
     return path
 
 
-def _options_errors(error: ValidationError) -> list[FieldError]:
+def _options_errors(error: ValidationError, *, skip: str | None = None) -> list[FieldError]:
     errors = []
     for detail in error.errors(include_url=False):
+        if skip is not None and detail["loc"][:1] == (skip,):
+            continue
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown option"
@@ -89,10 +102,17 @@ def _check_options(
         raw = {}
     if not isinstance(raw, Mapping):
         return None, [FieldError("options", "must be an object")]
+    # Header problems are named one by one (`options.headers[2].value`), pydantic's by field.
+    header_errors = []
+    if kind is ProbeKind.HTTP and raw.get("headers") is not None:
+        header_errors = [
+            FieldError(f"options.headers{where}", message)
+            for where, message in header_problems(raw["headers"])
+        ]
     try:
         options = _OPTIONS_MODELS[kind].model_validate(raw)
     except ValidationError as exc:
-        return None, _options_errors(exc)
+        return None, header_errors + _options_errors(exc, skip="headers" if header_errors else None)
     errors: list[FieldError] = []
     if isinstance(options, HttpOptions):
         if options.keyword_absent and options.keyword is None:
@@ -117,26 +137,120 @@ def _check_options(
     return options, errors
 
 
+@dataclass(frozen=True, slots=True)
+class UrlParts:
+    """An http(s) URL cut where the user info and the host are: `url == before + authority +
+    after`, `authority == userinfo + "@" + hostport` (or just `hostport`)."""
+
+    scheme: str
+    before: str
+    userinfo: str | None
+    hostport: str
+    after: str
+
+    @property
+    def user(self) -> str | None:
+        return None if self.userinfo is None else self.userinfo.partition(":")[0]
+
+    @property
+    def password(self) -> str | None:
+        if self.userinfo is None or ":" not in self.userinfo:
+            return None
+        return self.userinfo.partition(":")[2]
+
+    def with_password(self, password: str) -> str:
+        """The same URL with another password (the user name kept)."""
+        return f"{self.before}{self.user}:{password}@{self.hostport}{self.after}"
+
+
+def split_url(url: str) -> UrlParts | None:
+    """`url` cut into its parts, or None when it has no `scheme://` authority."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    end = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark)
+        if found != -1:
+            end = min(end, found)
+    authority, after = rest[:end], rest[end:]
+    userinfo, at, hostport = authority.rpartition("@")
+    return UrlParts(scheme.lower(), f"{scheme}://", userinfo if at else None, hostport, after)
+
+
+def redact_password(url: str) -> str:
+    """`url` with the password of its user info replaced by `***` (user info is write-only
+    like header values): `http://user:***@host/`."""
+    parts = split_url(url)
+    if parts is None or parts.password is None:
+        return url
+    return parts.with_password(HIDDEN_PASSWORD)
+
+
+def _url_problem(url: str) -> str | None:
+    if len(url) > MAX_URL_LENGTH:
+        return f"is longer than {MAX_URL_LENGTH} characters"
+    bad = _URL_FORBIDDEN.search(url)
+    if bad is not None:
+        return f"contains {bad.group()!r}: spaces, control characters and backslashes must be " + (
+            "percent-encoded"
+        )
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    host, port = parts.hostport, None
+    if host.startswith("["):
+        host, bracket, tail = host[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            return "has a malformed IPv6 address (write it as [::1])"
+        port = tail[1:] if tail else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"[{host}] is not an IPv6 address"
+    elif ":" in host:
+        host, _, port = host.rpartition(":")
+    if not host:
+        return "has no host name"
+    if port == "":
+        return "has an empty port (leave out the colon)"
+    if port is not None and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return "has a port outside 1-65535"
+    if not parts.hostport.startswith("["):
+        try:
+            normalize_host(host)
+        except ValueError:
+            return f"{host[:64]!r} is not a valid host name"
+    try:
+        httpx.Request("GET", url)
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        return f"is not a valid URL: {exc}"
+    return None
+
+
 def _check_url(url: str | None, errors: list[FieldError]) -> str | None:
     if url is None or not url.strip():
         errors.append(FieldError("url", "is required for http targets"))
         return None
     url = url.strip()
-    if len(url) > 2048:
-        errors.append(FieldError("url", "is longer than 2048 characters"))
-        return None
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        errors.append(FieldError("url", f"is not a valid URL: {exc}"))
-        return None
-    if parsed.scheme not in ("http", "https"):
-        errors.append(FieldError("url", "must start with http:// or https://"))
-        return None
-    if not parsed.host:
-        errors.append(FieldError("url", "has no host name"))
+    problem = _url_problem(url)
+    if problem is not None:
+        errors.append(FieldError("url", problem))
         return None
     return url
+
+
+def _check_request_builds(url: str, options: HttpOptions, errors: list[FieldError]) -> None:
+    """The request the probe will send must build: what the rules above missed, httpx says."""
+    try:
+        httpx.Request(
+            options.method,
+            url,
+            headers=options.headers,
+            content=None if options.body is None else options.body.encode(),
+        )
+    except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
+        errors.append(FieldError("options.headers", f"cannot be sent: {exc}"))
 
 
 def normalize_host(host: str) -> str:
@@ -227,6 +341,8 @@ def validate_target_settings(
 
     parsed_options, option_errors = _check_options(probe_kind, options)
     errors.extend(option_errors)
+    if isinstance(parsed_options, HttpOptions) and checked_url is not None and not errors:
+        _check_request_builds(checked_url, parsed_options, errors)
     if errors or parsed_options is None:
         raise TargetSettingsError(errors)
     return ValidatedSettings(

@@ -16,6 +16,8 @@ from uptime_core.probes import (
     probe,
     validate_target_settings,
 )
+from uptime_core.probes.options import MAX_HEADER_BYTES, MAX_HEADERS
+from uptime_core.probes.validation import redact_password
 
 
 def _errors(**settings: Any) -> dict[str, str]:
@@ -151,8 +153,8 @@ def test_top_level_fields(settings: dict[str, Any], expected: dict[str, str]) ->
             'operator "<" needs a number',
         ),
         ("http", {"method": "BREW"}, "options.method", None),
-        ("http", {"headers": {"Bad Name": "x"}}, "options.headers", None),
-        ("http", {"headers": {"X-A": "a\r\nInjected: 1"}}, "options.headers", None),
+        ("http", {"headers": {"Bad Name": "x"}}, "options.headers[0].name", None),
+        ("http", {"headers": {"X-A": "a\r\nInjected: 1"}}, "options.headers[0].value", None),
         (
             "http",
             {"acceptedStatusCodes": ["2xx"]},
@@ -206,3 +208,141 @@ async def test_probe_reports_invalid_settings_instead_of_raising() -> None:
     assert result.status is CheckStatus.DOWN
     assert result.error_kind is ErrorKind.INVALID_TARGET
     assert result.message == "invalid target settings: port: must be between 1 and 65535"
+
+
+def _http_errors(url: str = "http://x.example/", **options: Any) -> dict[str, str]:
+    return _errors(kind="http", url=url, options=options)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://x.example/a b", "contains ' '"),
+        ("http://x .example/", "contains ' '"),
+        ("http://x.example/\x01", "contains '\\x01'"),
+        ("http://x.example/\x7f", "contains '\\x7f'"),
+        ("http://x.example\\@y.example/", "contains '\\\\'"),
+        ("http://x.example:99999/", "has a port outside 1-65535"),
+        ("http://x.example:0/", "has a port outside 1-65535"),
+        ("http://x.example:-1/", "has a port outside 1-65535"),
+        ("http://x.example:+80/", "has a port outside 1-65535"),
+        ("http://[::1]:70000/", "has a port outside 1-65535"),
+        ("http://x.example:/", "has an empty port"),
+        ("http://:80/", "has no host name"),
+        ("http:///path", "has no host name"),
+        ("http://[::1/", "has a malformed IPv6 address"),
+        ("http://[not-v6]/", "is not an IPv6 address"),
+        ("http://a%20b/", "is not a valid host name"),
+        ("http://-x.example/", "is not a valid host name"),
+        ("file:///etc/passwd", "must start with http:// or https://"),
+        ("javascript:alert(1)", "must start with http:// or https://"),
+        ("x.example", "must start with http:// or https://"),
+        ("http://x.example/" + "a" * 2048, "is longer than 2048 characters"),
+    ],
+)
+def test_urls_that_cannot_be_requested_are_refused(url: str, message: str) -> None:
+    errors = _errors(kind="http", url=url)
+    assert list(errors) == ["url"]
+    assert message in errors["url"], errors
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://x.example",
+        "HTTPS://X.example:8443/a?b=c#d",
+        "http://[::1]:8080/",
+        "http://127.0.0.1:1/",
+        "http://bücher.example/ä",
+        "http://user:p%40ss@x.example/",
+        "http://x.example/a%20b",
+    ],
+)
+def test_urls_that_can_be_requested_are_kept_as_written(url: str) -> None:
+    assert validate_target_settings(kind="http", url=url, timeout_seconds=1).url == url
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([{"name": "Bad Name", "value": "x"}], {"options.headers[0].name"}),
+        ([{"name": "", "value": "x"}], {"options.headers[0].name"}),
+        (
+            [{"name": "X-A", "value": "ok"}, {"name": "X-B", "value": "é"}],
+            {"options.headers[1].value"},
+        ),
+        ([{"name": "X-A", "value": "€"}], {"options.headers[0].value"}),
+        ([{"name": "X-A", "value": "a\nB: 1"}], {"options.headers[0].value"}),
+        ([{"name": "X-A", "value": "a\rb"}], {"options.headers[0].value"}),
+        ([{"name": "X-A", "value": "a\x00b"}], {"options.headers[0].value"}),
+        ([{"name": "X-A", "value": "a\x7fb"}], {"options.headers[0].value"}),
+        ([{"name": "X-A", "value": "a\x85b"}], {"options.headers[0].value"}),
+        (
+            [{"name": "X-A", "value": "1"}, {"name": "x-a", "value": "2"}],
+            {"options.headers[1].name"},
+        ),
+        ([{"name": "Transfer-Encoding", "value": "chunked"}], {"options.headers[0].name"}),
+        ([{"name": "content-length", "value": "5"}], {"options.headers[0].name"}),
+        ([{"name": "Connection", "value": "close"}], {"options.headers[0].name"}),
+        ([{"name": "Keep-Alive", "value": "timeout=5"}], {"options.headers[0].name"}),
+        ([{"name": "TE", "value": "trailers"}], {"options.headers[0].name"}),
+        ([{"name": "Trailer", "value": "X"}], {"options.headers[0].name"}),
+        ([{"name": "Upgrade", "value": "websocket"}], {"options.headers[0].name"}),
+        ([{"name": "Proxy-Authorization", "value": "Basic x"}], {"options.headers[0].name"}),
+        ([{"name": f"X-{n}", "value": "v"} for n in range(MAX_HEADERS + 1)], {"options.headers"}),
+        ([{"name": "X-Big", "value": "v" * MAX_HEADER_BYTES}], {"options.headers"}),
+        ([{"name": "X-A"}], {"options.headers[0]"}),
+        ("X-A: 1", {"options.headers"}),
+    ],
+)
+def test_headers_that_cannot_be_sent_are_refused_by_index(headers: Any, expected: set[str]) -> None:
+    assert set(_http_errors(headers=headers)) == expected
+
+
+def test_stored_headers_are_named_by_position_too() -> None:
+    errors = _http_errors(headers={"X-A": "1", "Upgrade": "h2c"})
+    assert errors == {
+        "options.headers[1].name": "Upgrade is a hop-by-hop or framing header: the probe sets "
+        "those itself"
+    }
+
+
+def test_headers_that_can_be_sent_are_stored_as_an_object() -> None:
+    pairs = [{"name": f"X-{n}", "value": f" v{n}\t"} for n in range(MAX_HEADERS - 1)]
+    pairs.append({"name": "Host", "value": "vhost.example"})  # virtual-host checks: allowed
+    settings = validate_target_settings(
+        kind="http", url="http://x.example/", timeout_seconds=1, options={"headers": pairs}
+    )
+    assert settings.options["headers"] == {
+        **{f"X-{n}": f"v{n}" for n in range(MAX_HEADERS - 1)},
+        "Host": "vhost.example",
+    }
+    again = validate_target_settings(
+        kind="http", url="http://x.example/", timeout_seconds=1, options=settings.options
+    )
+    assert again.options == settings.options
+
+
+def test_every_header_problem_is_reported_with_the_other_options() -> None:
+    errors = _http_errors(
+        method="BREW", headers=[{"name": "Connection", "value": "x"}, {"name": "Y", "value": "\n"}]
+    )
+    assert set(errors) == {
+        "options.method",
+        "options.headers[0].name",
+        "options.headers[1].value",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:s3cret@x.example/", "http://user:***@x.example/"),
+        ("https://user:p@ss@x.example:8443/a?b=c@d", "https://user:***@x.example:8443/a?b=c@d"),
+        ("http://user:@x.example/", "http://user:***@x.example/"),
+        ("http://user@x.example/", "http://user@x.example/"),
+        ("http://x.example/?u=a:b@c", "http://x.example/?u=a:b@c"),
+    ],
+)
+def test_url_passwords_are_redacted(url: str, shown: str) -> None:
+    assert redact_password(url) == shown
