@@ -4,7 +4,14 @@ Slack-compatible incoming webhook, or email over SMTP.
 Every attempt carries the delivery's idempotency key: the ``Idempotency-Key`` header on both
 webhooks, and on email the ``Message-ID`` (built from the key) plus an
 ``X-Uptime-Idempotency-Key`` header. A failure raises ``SendError``; ``permanent`` says that
-retrying cannot help (a 4xx answer other than 408, 425 and 429, a refused recipient).
+retrying cannot help (a 4xx answer other than 408, 425 and 429, a redirect, a refused
+recipient, an address the policy refuses).
+
+Every connection goes through the address policy (``uptime_core.address_policy``,
+``send_policy()``): the host is resolved once, each address checked against
+``UPTIME_BLOCKED_NETWORKS`` / ``UPTIME_ALLOWED_NETWORKS``, and the connection made to exactly
+the checked address; TLS still verifies the certificate for the configured host name.
+Redirects are never followed: a 3xx fails the delivery at once, naming where it pointed.
 
 The whole of one attempt is bounded by its timeout (``asyncio.timeout``), not just each phase:
 httpx's timeouts apply per connect, read and write, and aiosmtplib's per reply, so a server
@@ -25,6 +32,13 @@ from email.message import EmailMessage
 import aiosmtplib
 import httpx
 
+from uptime_core.address_policy import (
+    AddressBlocked,
+    AddressPolicy,
+    connect_checked,
+    guarded_transport,
+    send_policy,
+)
 from uptime_core.alerting import ClaimedDelivery, Message, render, url_origin
 from uptime_core.models import ChannelKind
 
@@ -32,6 +46,8 @@ SIGNATURE_HEADER = "X-Uptime-Signature"
 USER_AGENT = "uptime-alerting"
 # Answers worth retrying although they are 4xx.
 _RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
+# The most of anything a receiver answered (an SMTP reply, a Location) that an error quotes.
+_QUOTE_LIMIT = 64
 
 
 class SendError(Exception):
@@ -47,14 +63,28 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
-    """Make one attempt at sending ``delivery``, all of it within ``timeout_seconds``; raise
-    ``SendError`` when it did not go out."""
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
+
+
+async def send(
+    delivery: ClaimedDelivery, timeout_seconds: float, policy: AddressPolicy | None = None
+) -> None:
+    """Make one attempt at sending ``delivery``, all of it within ``timeout_seconds``, to an
+    address ``policy`` (by default ``send_policy()``) allows; raise ``SendError`` when it did
+    not go out."""
+    if policy is None:
+        policy = send_policy()
     try:
         async with asyncio.timeout(timeout_seconds):
-            await _send(delivery, timeout_seconds)
+            await _send(delivery, timeout_seconds, policy)
     except TimeoutError:
         raise SendError(f"no answer from {_where(delivery)} within {timeout_seconds:g} s") from None
+    except AddressBlocked as refusal:
+        raise SendError(
+            f"not sent to {_where(delivery)}: {refusal.message}", permanent=True
+        ) from None
 
 
 def describe_unexpected(error: BaseException, delivery: ClaimedDelivery) -> str:
@@ -87,10 +117,10 @@ def _where(delivery: ClaimedDelivery) -> str:
     return url_origin(str(config.get("url", "")))
 
 
-async def _send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
+async def _send(delivery: ClaimedDelivery, timeout_seconds: float, policy: AddressPolicy) -> None:
     message = render(delivery)
     if delivery.kind is ChannelKind.EMAIL:
-        await _send_email(delivery, message, timeout_seconds)
+        await _send_email(delivery, message, timeout_seconds, policy)
         return
     if delivery.kind is ChannelKind.SLACK:
         body = json.dumps({"text": f"*{message.title}*\n{message.text}"}).encode()
@@ -105,7 +135,7 @@ async def _send(delivery: ClaimedDelivery, timeout_seconds: float) -> None:
     secret = delivery.config.get("secret")
     if delivery.kind is ChannelKind.WEBHOOK and secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
-    await _post(delivery.config["url"], body, headers, timeout_seconds)
+    await _post(delivery.config["url"], body, headers, timeout_seconds, policy)
 
 
 def _socket_reason(error: BaseException, url: str) -> str:
@@ -128,12 +158,19 @@ def _socket_reason(error: BaseException, url: str) -> str:
     return reason[:200]
 
 
-async def _post(url: str, body: bytes, headers: dict[str, str], timeout_seconds: float) -> None:
+async def _post(
+    url: str, body: bytes, headers: dict[str, str], timeout_seconds: float, policy: AddressPolicy
+) -> None:
     # The URL may itself be a secret (Slack's is, Telegram's path holds a token): errors name
     # only its origin, never the URL, and never an error message that might quote it.
     where = url_origin(url)
+    # SSL_CERT_FILE / SSL_CERT_DIR are honoured as before; proxy variables are not: through a
+    # proxy the policy could not see the address the message goes to.
+    transport = guarded_transport(policy, httpx.create_ssl_context())
     try:
-        async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            transport=transport, timeout=timeout_seconds, follow_redirects=False
+        ) as client:
             response = await client.post(url, content=body, headers=headers)
     except httpx.TimeoutException:
         raise SendError(f"no answer from {where} within {timeout_seconds:g} s") from None
@@ -144,11 +181,23 @@ async def _post(url: str, body: bytes, headers: dict[str, str], timeout_seconds:
     if response.is_success:
         return
     status = response.status_code
+    if response.is_redirect or 300 <= status < 400:
+        # Following it would send the message (and its signature) somewhere nobody configured,
+        # and retrying gets the same answer: the channel's URL needs changing.
+        location = response.headers.get("location")
+        to = f" to {_quote(url_origin(str(response.url.join(location))))}" if location else ""
+        raise SendError(
+            f"{where} answered HTTP {status}, a redirect{to}: redirects are not followed, "
+            "point the channel at the final URL",
+            permanent=True,
+        )
     permanent = 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS
     raise SendError(f"{where} answered HTTP {status}", permanent=permanent)
 
 
-async def _send_email(delivery: ClaimedDelivery, message: Message, timeout_seconds: float) -> None:
+async def _send_email(
+    delivery: ClaimedDelivery, message: Message, timeout_seconds: float, policy: AddressPolicy
+) -> None:
     config = delivery.config
     sender: str = config["from_address"]
     email = EmailMessage()
@@ -161,18 +210,24 @@ async def _send_email(delivery: ClaimedDelivery, message: Message, timeout_secon
     email.set_content(message.text + "\n")
     security = config.get("security", "starttls")
     try:
-        await aiosmtplib.send(
-            email,
-            hostname=config["host"],
-            port=config["port"],
-            username=config.get("username"),
-            password=config.get("password"),
-            use_tls=security == "tls",
-            start_tls=security == "starttls",
-            timeout=timeout_seconds,
-        )
+        # Connected here, to an address the policy allows; aiosmtplib keeps the host name for
+        # TLS (SNI and certificate verification) and owns the socket from here on.
+        sock = await connect_checked(config["host"], config["port"], policy)
+        with sock:  # closed whatever happens (a second close by aiosmtplib is harmless)
+            await aiosmtplib.send(
+                email,
+                hostname=config["host"],
+                sock=sock,
+                username=config.get("username"),
+                password=config.get("password"),
+                use_tls=security == "tls",
+                start_tls=security == "starttls",
+                timeout=timeout_seconds,
+            )
     except aiosmtplib.SMTPRecipientsRefused as error:
-        raise SendError(f"SMTP server refused the recipients: {error}", permanent=True) from None
+        raise SendError(
+            f"SMTP server refused the recipients: {_quote(str(error))}", permanent=True
+        ) from None
     except aiosmtplib.SMTPAuthenticationError as error:
         raise SendError(f"SMTP authentication failed ({error.code})") from None
     except aiosmtplib.SMTPResponseException as error:
@@ -180,4 +235,6 @@ async def _send_email(delivery: ClaimedDelivery, message: Message, timeout_secon
         raise SendError(f"SMTP server answered {error.code}", permanent=permanent) from None
     except (aiosmtplib.SMTPException, OSError) as error:
         where = f"{config['host']}:{config['port']}"
-        raise SendError(f"SMTP to {where} failed: {type(error).__name__}: {error}") from None
+        raise SendError(
+            f"SMTP to {where} failed: {type(error).__name__}: {_quote(str(error))}"
+        ) from None
