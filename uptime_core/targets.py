@@ -7,14 +7,16 @@ is here, one named statement per operation; GraphQL types live in ``uptime_graph
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
 from uptime_core.probes import FieldError, TargetSettingsError, validate_target_settings
+from uptime_core.probes.validation import HIDDEN_PASSWORD, split_url
 from uptime_core.scheduling import FIRST_SLOT
 
 MAX_NAME_LENGTH = 200
@@ -177,11 +179,60 @@ async def create_target(
     return _target(row)
 
 
+def _same_fields(a: TargetFields, b: TargetFields) -> bool:
+    # Options compare as JSON text: in Python 1 == 1.0 == True, in a JSON assertion they differ.
+    def key(fields: TargetFields) -> tuple[Any, ...]:
+        return (*astuple(replace(fields, options=None)), json.dumps(fields.options, sort_keys=True))
+
+    return key(a) == key(b)
+
+
+def merge_options(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` options with ``changes`` applied: a key not in ``changes`` keeps its value,
+    a key set to None goes back to its default."""
+    merged = {**current, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def keep_hidden_password(given: str | None, stored: str | None) -> str | None:
+    """The URL to store when ``given`` may be the redacted form the API showed
+    (``http://user:***@host/``): with the stored password put back, as long as it still goes
+    to the same scheme, host, port and user; otherwise ``given`` as it is (refused later if
+    it still hides the password)."""
+    if given is None or stored is None:
+        return given
+    new, old = split_url(given.strip()), split_url(stored)
+    if new is None or old is None or new.password != HIDDEN_PASSWORD or old.password is None:
+        return given
+    same_place = (new.scheme, new.user, new.hostport.lower()) == (
+        old.scheme,
+        old.user,
+        old.hostport.lower(),
+    )
+    if not same_place:
+        raise TargetSettingsError(
+            [
+                FieldError(
+                    "url",
+                    f"hides its password ({HIDDEN_PASSWORD}): type the password again to send "
+                    "it to another host or user",
+                )
+            ]
+        )
+    return new.with_password(old.password)
+
+
 async def update_target(
-    connection: asyncpg.Connection, target_id: int, changes: dict[str, Any]
+    connection: asyncpg.Connection,
+    target_id: int,
+    changes: Mapping[str, Any],
+    option_changes: Mapping[str, Any] | None = None,
 ) -> TargetRow | None:
-    """Apply ``changes`` (TargetFields names; absent means unchanged), validating the result
-    as a whole; None if there is no such target."""
+    """Apply ``changes`` (TargetFields names; absent means unchanged) and ``option_changes``
+    (stored option keys, merged into the stored options as ``merge_options`` does; a new kind
+    starts from no options), validating the result as a whole; None if there is no such
+    target. A URL whose password is the redacted ``***`` keeps the stored password. A change
+    to nothing writes nothing (``updated_at`` stays)."""
     async with connection.transaction():
         row = await connection.fetchrow(
             f"SELECT {TARGET_COLUMNS} FROM target WHERE id = $1 FOR UPDATE", target_id
@@ -193,7 +244,17 @@ async def update_target(
             name: changes.get(name, getattr(current, name))
             for name in TargetFields.__dataclass_fields__
         }
+        if "options" not in changes:
+            base = current.options if merged["kind"] == current.kind else {}
+            merged["options"] = merge_options(base, option_changes or {})
+        if "url" in changes:
+            merged["url"] = keep_hidden_password(changes["url"], current.url)
         valid = validate(TargetFields(**merged))
+        stored = TargetFields(
+            **{name: getattr(current, name) for name in TargetFields.__dataclass_fields__}
+        )
+        if _same_fields(valid, stored):
+            return current
         updated = await connection.fetchrow(
             f"""
             UPDATE target

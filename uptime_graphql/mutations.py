@@ -25,7 +25,6 @@ from uptime_graphql.inputs.channel import (
 from uptime_graphql.inputs.target import (
     CreateTargetInput,
     UpdateTargetInput,
-    merge_options,
     option_changes,
     rename_option_fields,
 )
@@ -114,7 +113,7 @@ class Mutation:
             timeout_seconds=input.timeout_seconds,
             failure_threshold=input.failure_threshold,
             recovery_threshold=input.recovery_threshold,
-            options=merge_options({}, option_changes(_chosen_options(input, kind))),
+            options=targets.merge_options({}, option_changes(_chosen_options(input, kind))),
         )
         try:
             row = await targets.create_target(info.context.pool, fields)
@@ -142,12 +141,11 @@ class Mutation:
             current = (await targets.targets_by_id(connection, [target_id])).get(target_id)
             if current is None:
                 return not_found(input.id)
+            # Options are merged into the stored ones under the row's lock, by the core.
             kind = changes.get("kind", current.kind)
-            given = _chosen_options(input, kind)
-            base = current.options if kind == current.kind else {}
-            changes["options"] = merge_options(base, option_changes(given))
+            given = option_changes(_chosen_options(input, kind))
             try:
-                row = await targets.update_target(connection, target_id, changes)
+                row = await targets.update_target(connection, target_id, changes, given)
             except TargetSettingsError as error:
                 return validation_error(rename_option_fields(error, kind))
         return not_found(input.id) if row is None else Target.from_row(row)

@@ -89,7 +89,10 @@ def option_changes(
             changes[key] = value
     headers = getattr(given, "headers", strawberry.UNSET)
     if headers is not strawberry.UNSET:
-        changes["headers"] = None if headers is None else {h.name: h.value for h in headers}
+        # A list, as given: the core names a bad header by its index (`headers[2].value`).
+        changes["headers"] = (
+            None if headers is None else [{"name": h.name, "value": h.value} for h in headers]
+        )
     assertion = getattr(given, "json_assertion", strawberry.UNSET)
     if assertion is not strawberry.UNSET:
         changes["jsonAssertion"] = (
@@ -98,11 +101,6 @@ def option_changes(
             else {"path": assertion.path, "operator": assertion.operator, "value": assertion.value}
         )
     return changes
-
-
-def merge_options(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = {**current, **changes}
-    return {key: value for key, value in merged.items() if value is not None}
 
 
 def options_input_name(kind: str) -> str:

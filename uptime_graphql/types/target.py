@@ -1,4 +1,5 @@
-"""A target, its options (header values write-only), and its connection."""
+"""A target, its options (header values, the body and the URL's password write-only), and its
+connection."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from uptime_core import series, stats
+from uptime_core.probes.validation import redact_password
 from uptime_core.targets import TargetRow, checks_page, incidents_page
 from uptime_graphql.errors import bad_input
 from uptime_graphql.loaders import loaded
@@ -77,7 +79,10 @@ class HttpOptions:
         assertion = options.get("jsonAssertion")
         return cls(
             method=options.get("method", "GET"),
-            headers=[HttpHeader(name=name) for name in options.get("headers", {})],
+            # By name: PostgreSQL keeps no key order, and that of different names means nothing.
+            headers=[
+                HttpHeader(name=name) for name in sorted(options.get("headers", {}), key=str.lower)
+            ],
             has_body=options.get("body") is not None,
             accepted_status_codes=[str(c) for c in options.get("acceptedStatusCodes", [])],
             follow_redirects=options.get("followRedirects", True),
@@ -96,11 +101,46 @@ class HttpOptions:
         )
 
 
+@strawberry.type(description="How a TCP target is checked.")
+class TcpOptions:
+    tls: bool = strawberry.field(description="Whether a TLS handshake follows the connect.")
+    verify_tls: bool
+    cert_expiry_days: int | None
+    degraded_latency_ms: float | None
+    ip_family: str
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> TcpOptions:
+        return cls(
+            tls=options.get("tls", False),
+            verify_tls=options.get("verifyTls", True),
+            cert_expiry_days=options.get("certExpiryDays"),
+            degraded_latency_ms=options.get("degradedLatencyMs"),
+            ip_family=options.get("ipFamily", "any"),
+        )
+
+
+@strawberry.type(description="How an ICMP target is checked.")
+class IcmpOptions:
+    degraded_latency_ms: float | None
+    ip_family: str
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> IcmpOptions:
+        return cls(
+            degraded_latency_ms=options.get("degradedLatencyMs"),
+            ip_family=options.get("ipFamily", "any"),
+        )
+
+
 @strawberry.type(description="Something checked on a schedule.")
 class Target(Node):
     name: str
     kind: ProbeKind
-    url: str | None
+    url: str | None = strawberry.field(
+        description="HTTP targets: the URL, its password (if any) shown as *** "
+        "(write-only, like header values); giving it back unchanged keeps the password."
+    )
     host: str | None
     port: int | None
     interval_seconds: int
@@ -119,7 +159,18 @@ class Target(Node):
             return None
         return HttpOptions.from_options(self.row.options)
 
-    @strawberry.field(description="TLS on TCP targets: whether a handshake follows the connect.")
+    @strawberry.field(description="TCP options (TCP targets only).")
+    def tcp(self) -> TcpOptions | None:
+        return TcpOptions.from_options(self.row.options) if self.row.kind == "tcp" else None
+
+    @strawberry.field(description="ICMP options (ICMP targets only).")
+    def icmp(self) -> IcmpOptions | None:
+        return IcmpOptions.from_options(self.row.options) if self.row.kind == "icmp" else None
+
+    @strawberry.field(
+        description="TLS on TCP targets: whether a handshake follows the connect.",
+        deprecation_reason="Use tcp { tls }.",
+    )
     def tls(self) -> bool | None:
         return bool(self.row.options.get("tls", False)) if self.row.kind == "tcp" else None
 
@@ -214,7 +265,7 @@ class Target(Node):
             id=global_id("Target", row.id),
             name=row.name,
             kind=ProbeKind(row.kind),
-            url=row.url,
+            url=None if row.url is None else redact_password(row.url),
             host=row.host,
             port=row.port,
             interval_seconds=row.interval_seconds,
