@@ -1,7 +1,9 @@
 """The ``uptime`` command: run, api, worker, migrate.
 
 The API and worker packages are imported only by the commands that need them, so a worker
-process never loads the GraphQL stack.
+process never loads the GraphQL stack. The console script enters through
+``uptime_core.entry``, which makes SIGTERM and SIGINT raise ``Shutdown`` before this module is
+imported.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from types import FrameType
 
 import asyncpg
 from pydantic import ValidationError
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 from uptime_core import __version__
 from uptime_core.db import DatabaseUnreachableError, describe_host, libpq_url, redact, unreachable
 from uptime_core.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from uptime_core.entry import Shutdown, install_stop_handlers
 from uptime_core.settings import ConfigurationError, Settings, get_settings, is_loopback
 
 log = logging.getLogger("uptime")
@@ -34,14 +37,6 @@ log = logging.getLogger("uptime")
 
 class UsageError(ConfigurationError):
     """A problem the person running the command can fix; printed as one line."""
-
-
-class Shutdown(BaseException):
-    """SIGTERM or SIGINT arrived: unwind, stopping what was started."""
-
-
-def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
-    raise Shutdown(signal.Signals(signum).name)
 
 
 def describe_settings_error(error: ValidationError) -> str:
@@ -71,19 +66,27 @@ def configure_logging(level: str) -> None:
 
 
 @contextlib.contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The database URL to use: DATABASE_URL, or the embedded server for the block's length."""
+def database_server(settings: Settings) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+    """The database URL to use and, when it is the embedded one, its server: DATABASE_URL, or
+    the embedded server for the block's length."""
     if settings.database_url:
-        yield settings.database_url
+        yield settings.database_url, None
         return
     server = EmbeddedPostgres(settings.data_dir)
     log.info("no DATABASE_URL: starting the embedded PostgreSQL in %s", server.pgdata)
     url = server.start()
     try:
-        yield url
+        yield url, server
     finally:
         server.stop()
         log.info("stopped the embedded PostgreSQL")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database URL to use: DATABASE_URL, or the embedded server for the block's length."""
+    with database_server(settings) as (url, _):
+        yield url
 
 
 def require_database_url(settings: Settings, command: str) -> str:
@@ -167,10 +170,10 @@ def command_worker(settings: Settings) -> int:
 def command_run(settings: Settings) -> int:
     """Database (embedded unless DATABASE_URL), migrations, then the API and one worker."""
     check_listen_address(settings.api_host, settings)
-    with database(settings) as url:
+    with database_server(settings) as (url, server):
         migrate_to_head(url, settings)
         env = {**os.environ, "DATABASE_URL": url}
-        children = {name: _spawn(name, env) for name in ("api", "worker")}
+        children = [Child(name, env) for name in ("api", "worker")]
         log.info(
             "serving http://%s:%d (API and UI) with one worker on %s; Ctrl-C stops everything",
             settings.api_host,
@@ -178,7 +181,7 @@ def command_run(settings: Settings) -> int:
             redact(url),
         )
         try:
-            return _supervise(children)
+            return _supervise(children, server)
         finally:
             _stop_children(children, settings.shutdown_grace_seconds)
 
@@ -189,43 +192,103 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _spawn(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # A session of their own: a terminal's Ctrl-C reaches only this process, which then stops
-    # the children in order (API and worker first, the database last).
-    return subprocess.Popen(
-        [sys.executable, "-m", "uptime_core.cli", command],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )
+# A child that exits on its own is started again after this long, doubling up to the maximum
+# while it keeps failing; one that ran this long counts as healthy again.
+RESTART_FIRST_WAIT_SECONDS = 1.0
+RESTART_MAX_WAIT_SECONDS = 30.0
+HEALTHY_AFTER_SECONDS = 60.0
+SUPERVISE_POLL_SECONDS = 0.2
 
 
-def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
+@dataclass
+class Child:
+    """``uptime api`` or ``uptime worker`` under ``uptime run``, started again if it exits."""
+
+    name: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] = field(init=False)
+    started_at: float = field(init=False)
+    failures: int = 0
+    restart_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        # A session of their own: a terminal's Ctrl-C reaches only this process, which then
+        # stops the children in order (API and worker first, the database last). Through the
+        # entry module, so a child honours SIGTERM from its first instruction too.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uptime_core", self.name],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def check(self) -> bool:
+        """Start the child again if it exited (after a backoff); False if it must not be."""
+        code = self.process.poll()
+        now = time.monotonic()
+        if code is None:
+            if self.failures and now - self.started_at > HEALTHY_AFTER_SECONDS:
+                self.failures = 0
+            return True
+        if code == 2:
+            # A configuration error: starting it again cannot help.
+            log.error("the %s process exited with code 2; stopping everything", self.name)
+            return False
+        if self.restart_at is None:
+            wait = min(RESTART_FIRST_WAIT_SECONDS * 2**self.failures, RESTART_MAX_WAIT_SECONDS)
+            self.failures += 1
+            self.restart_at = now + wait
+            log.error(
+                "the %s process exited with code %d; starting it again in %.0f s",
+                self.name,
+                code,
+                wait,
+            )
+        elif now >= self.restart_at:
+            self.start()
+            log.info("started the %s process again", self.name)
+        return True
+
+
+def _supervise(children: list[Child], server: EmbeddedPostgres | None) -> int:
+    """Keep the children and the embedded PostgreSQL running until a signal (``Shutdown``)."""
     while True:
-        for name, child in children.items():
-            code = child.poll()
-            if code is not None:
-                log.error("the %s process exited with code %d; stopping everything", name, code)
+        if server is not None and not server.is_running():
+            # The children keep running and reconnect once it is back (their outage handling).
+            log.warning("the embedded PostgreSQL stopped unexpectedly; starting it again")
+            started = time.monotonic()
+            server.restart()
+            log.info("the embedded PostgreSQL is back after %.1f s", time.monotonic() - started)
+        for child in children:
+            if not child.check():
                 return 1
-        time.sleep(0.2)
+        time.sleep(SUPERVISE_POLL_SECONDS)
 
 
-def _stop_children(children: dict[str, subprocess.Popen[bytes]], grace: float) -> None:
+def _stop_children(children: list[Child], grace: float) -> None:
     # Late signals must not interrupt the orderly stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
+    for child in children:
+        if child.process.poll() is None:
+            child.process.terminate()
     deadline = time.monotonic() + grace
-    for name, child in children.items():
+    for child in children:
         try:
-            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("the %s process did not stop within %.0f s; killing it", name, grace)
-            child.kill()
-            child.wait()
+            log.warning("the %s process did not stop within %.0f s; killing it", child.name, grace)
+            child.process.kill()
+            child.process.wait()
+
+
+ROLLUP_ADJECTIVES = {"hour": "hourly", "day": "daily"}
 
 
 def command_stats_rebuild(settings: Settings, since: date) -> int:
@@ -237,8 +300,9 @@ def command_stats_rebuild(settings: Settings, since: date) -> int:
         try:
             start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
             for report in await rebuild_rollups(connection, start):
+                adjective = ROLLUP_ADJECTIVES.get(report.period, report.period)
                 print(
-                    f"{report.period}ly rollups from {report.since:%Y-%m-%d}: "
+                    f"{adjective} rollups from {report.since:%Y-%m-%d}: "
                     f"{report.buckets} buckets recomputed from raw results, "
                     f"{report.differed} differed from the stored ones"
                     + (" (now replaced)" if report.differed else "")
@@ -268,7 +332,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``uptime`` console script."""
+    """The ``uptime`` command (the console script enters through ``uptime_core.entry``)."""
+    install_stop_handlers()
     parser = argparse.ArgumentParser(prog="uptime", description="Self-hosted uptime monitor.")
     parser.add_argument("--version", action="version", version=f"uptime {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -303,10 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         command = COMMANDS[args.command][0]
-    if args.command in ("run", "migrate", "stats"):
-        # These start the embedded database: unwind on a signal so it is stopped.
-        signal.signal(signal.SIGTERM, _raise_shutdown)
-        signal.signal(signal.SIGINT, _raise_shutdown)
+    # Until a command takes the stop signals over (the worker's loop, uvicorn), they raise
+    # Shutdown (uptime_core.entry): the command unwinds, stopping what it started (the
+    # embedded database), and the exit code is 0.
     try:
         return command(settings)
     except Shutdown as stop:

@@ -1,5 +1,5 @@
 """Database access: the asyncpg pool every process uses, an engine for Alembic comparisons,
-and connection errors people can act on."""
+connection errors people can act on, and which errors mean "the database is away"."""
 
 from __future__ import annotations
 
@@ -17,6 +17,46 @@ from uptime_core.settings import Settings
 
 class DatabaseUnreachableError(RuntimeError):
     """The database could not be reached; ``str()`` is one line naming the host and the fix."""
+
+
+# Errors that say nothing about the statement and everything about the database: it is down,
+# restarting, unreachable, or cannot write. They are outages, retried until they pass.
+#   - the socket and the client: OSError (refused, reset, no socket file), TimeoutError,
+#     asyncpg's InterfaceError (ConnectionDoesNotExistError: the connection was closed
+#     mid-query) and InternalClientError ("cannot switch to state 15": a connection whose
+#     server went away mid-protocol);
+#   - SQLSTATE class 08, connection exception (PostgresConnectionError);
+#   - class 57, operator intervention: admin_shutdown (a fast or immediate stop),
+#     crash_shutdown (another backend crashed, or the postmaster was killed),
+#     cannot_connect_now (starting up, in recovery), query_canceled (statement timeout);
+#   - class 53, insufficient resources: disk_full ("could not extend file"), out of memory,
+#     too many connections;
+#   - class 58, system error: I/O errors reading or writing data files;
+#   - 25006, read-only transaction: a standby after a failover, or a read-only database.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.PostgresSystemError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database is away or cannot write (retry until it passes),
+    rather than a bug in a statement (which retrying would only repeat)."""
+    return isinstance(error, OUTAGE_ERRORS)
+
+
+def describe_error(error: BaseException) -> str:
+    """``ClassName: first line of the message``, for one-line log messages."""
+    text = " ".join(str(error).split())
+    name = type(error).__name__
+    return f"{name}: {text[:200]}" if text else name
 
 
 def async_url(url: str) -> str:
@@ -101,7 +141,11 @@ async def create_pool(url: str, settings: Settings, *, connect_now: bool = True)
     database)."""
     pool = await asyncpg.create_pool(
         libpq_url(url),
-        min_size=1 if connect_now else 0,
+        # No floor of connections: asyncpg keeps a floor by reconnecting in the background and
+        # logs a traceback at WARNING for every failed try (asyncpg.pool, "Failed to restore
+        # the pool connection floor"), once a second during an outage. Connections are made
+        # when a query needs one, and the caller sees (and logs once) the outage instead.
+        min_size=0,
         max_size=settings.db_pool_size,
         timeout=settings.db_connect_timeout,
         # No statement of the worker's should take long; one that hangs (a half-open
@@ -113,4 +157,11 @@ async def create_pool(url: str, settings: Settings, *, connect_now: bool = True)
         init=_init_connection,
     )
     assert pool is not None
+    if connect_now:
+        try:
+            async with pool.acquire():
+                pass  # one connection now, kept in the pool: fail here if the URL is wrong
+        except BaseException:
+            pool.terminate()
+            raise
     return pool

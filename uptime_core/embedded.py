@@ -4,6 +4,7 @@ Used when no ``DATABASE_URL`` is set. The server listens only on a Unix socket i
 0700 data directory, so ``trust`` authentication reaches nobody but this machine's owner of
 that directory (and root). One process at a time owns a data directory (an ``flock``); a
 server left running by a process that was killed with SIGKILL is adopted by the next one.
+``uptime run`` asks ``is_running`` a few times a second and ``restart``s a server that died.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import pwd
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +30,10 @@ SYSTEM_USER = "uptime-postgres"
 SUPERUSER = "postgres"
 PORT = 5432  # names the socket file only: the server opens no TCP port
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
+# After a crash (kill -9 of the postmaster) its orphaned backends hold the shared memory for a
+# moment, and a new postmaster refuses to start until they are gone: keep trying this long.
+RESTART_WITHIN_SECONDS = 60.0
+RESTART_RETRY_SECONDS = 0.5
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -88,6 +94,31 @@ class EmbeddedPostgres:
             self.stop()
             raise
         return self.url
+
+    def is_running(self) -> bool:
+        """Whether a postmaster lives on this data directory (cheap: no subprocess)."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return _alive(pid)
+
+    def restart(self) -> str:
+        """Start the server again after it died (crashed, killed, stopped behind our back),
+        keeping this process's hold on the data directory; its URL (the same as before)."""
+        deadline = time.monotonic() + RESTART_WITHIN_SECONDS
+        while True:
+            running = self._running_socket_dir()
+            if running is not None:  # someone else started it meanwhile
+                self.socket_dir = running
+                return self.url
+            try:
+                self._start_server()
+                return self.url
+            except EmbeddedPostgresError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(RESTART_RETRY_SECONDS)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open sessions are ended) and release the directory."""
@@ -163,11 +194,18 @@ class EmbeddedPostgres:
 
     def _initdb(self) -> None:
         log.info("initialising a new PostgreSQL data directory in %s", self.pgdata)
-        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        # initdb writes PG_VERSION early: one interrupted (a stop right after the first start)
+        # would leave a directory that looks initialised. Build it aside, then rename it in.
+        fresh = self.data_dir / "postgres.initdb"
+        if fresh.exists():
+            subprocess.run(["rm", "-rf", "--", str(fresh)], check=False)
+        fresh.mkdir(mode=0o700)
+        if self._run_as is not None:
+            os.chown(fresh, self._run_as.pw_uid, self._run_as.pw_gid)
         result = self._pg(
             "initdb",
             "-D",
-            str(self.pgdata),
+            str(fresh),
             "-U",
             SUPERUSER,
             "--auth=trust",
@@ -178,8 +216,14 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             raise EmbeddedPostgresError(
                 f"initdb failed in {self.pgdata}: {_last_line(result.stderr)}; check that the "
-                "directory is writable and empty"
+                "directory is writable"
             )
+        try:
+            fresh.rename(self.pgdata)  # replaces an empty directory
+        except OSError as error:
+            raise EmbeddedPostgresError(
+                f"cannot initialise {self.pgdata} ({error.strerror}); it should be empty or absent"
+            ) from None
 
     def _start_server(self) -> None:
         socket_dir = self._choose_socket_dir()
@@ -255,6 +299,21 @@ class EmbeddedPostgres:
             return subprocess.CompletedProcess(
                 process.args, process.returncode, out.read(), err.read()
             )
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (exited, not yet reaped) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def grant_traverse(path: Path) -> None:

@@ -1,17 +1,23 @@
 """Prometheus metrics in the text exposition format, without a client library.
 
 Small on purpose: counters and gauges with labels, and histograms with fixed buckets; a
-registry renders them all for ``GET /metrics``.
+registry renders them all for ``GET /metrics``. Every series is exported from the start, at 0:
+an unlabelled one at once, a labelled one for each combination of the label values it is
+declared with, so ``rate()`` and alerts see a series before its first increment.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 Labels = tuple[tuple[str, str], ...]
+# Label names and the values each may take, e.g. {"kind": ["http", "tcp"], "status": [...]}.
+LabelValues = Mapping[str, Iterable[str]]
 
 
 def _labels(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
@@ -51,9 +57,13 @@ class Counter(Metric):
 
     kind = "counter"
 
-    def __init__(self, name: str, help_text: str) -> None:
+    def __init__(self, name: str, help_text: str, labels: LabelValues | None = None) -> None:
         super().__init__(name, help_text)
         self.values: defaultdict[Labels, float] = defaultdict(float)
+        names = sorted(labels or {})
+        choices = [list((labels or {})[label]) for label in names]
+        for combination in itertools.product(*choices):
+            self.values[tuple(zip(names, combination, strict=True))] = 0.0
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         self.values[tuple(sorted(labels.items()))] += amount
@@ -111,11 +121,11 @@ class Registry:
     def __init__(self) -> None:
         self.metrics: list[Metric] = []
 
-    def counter(self, name: str, help_text: str) -> Counter:
-        return self._add(Counter(name, help_text))
+    def counter(self, name: str, help_text: str, labels: LabelValues | None = None) -> Counter:
+        return self._add(Counter(name, help_text, labels))
 
-    def gauge(self, name: str, help_text: str) -> Gauge:
-        return self._add(Gauge(name, help_text))
+    def gauge(self, name: str, help_text: str, labels: LabelValues | None = None) -> Gauge:
+        return self._add(Gauge(name, help_text, labels))
 
     def histogram(self, name: str, help_text: str, buckets: list[float]) -> Histogram:
         return self._add(Histogram(name, help_text, buckets))

@@ -16,6 +16,9 @@
 - A worker killed mid-send holds its leases until they expire (the send timeout plus
   ``UPTIME_WORKER_LEASE_MARGIN_SECONDS``); another replica then sends those messages again,
   with the same idempotency key, so receivers can drop the duplicate.
+- A database outage (``uptime_worker.database``) is reported, and logged once, like the check
+  loop's: claims return nothing until it passes, and a delivery whose statement failed keeps
+  its lease until it expires, then is claimed again.
 - On stop: no new attempts; sends in flight may finish (each bounded by its timeout) and have
   their outcome written; the rest are given back at once for another replica. A message that
   went out is never given back, even if writing "sent" was cut short.
@@ -42,8 +45,10 @@ from uptime_core.alerting import (
     claim_due_deliveries,
 )
 from uptime_core.alerting_send import SendError, describe_unexpected, send
+from uptime_core.db import describe_error, is_outage
 from uptime_core.settings import Settings
-from uptime_worker.loop import WorkerMetrics, is_connection_error
+from uptime_worker.database import DatabaseHealth
+from uptime_worker.metrics import WorkerMetrics
 
 log = logging.getLogger("uptime.worker")
 
@@ -58,8 +63,10 @@ class Deliverer:
     settings: Settings
     stopping: asyncio.Event
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    health: DatabaseHealth | None = None
 
     def __post_init__(self) -> None:
+        self.database = self.health or DatabaseHealth(self.metrics, self.pool)
         self.worker_id = self.settings.worker_id
         self.timeout = self.settings.alert_send_timeout_seconds
         # A lease covers one attempt and the write of its outcome.
@@ -104,7 +111,7 @@ class Deliverer:
 
     async def _claim(self, room: int) -> list[ClaimedDelivery]:
         try:
-            return await claim_due_deliveries(
+            claimed = await claim_due_deliveries(
                 self.pool,
                 self.worker_id,
                 room,
@@ -112,10 +119,13 @@ class Deliverer:
                 self.settings.alert_deadline_seconds,
             )
         except Exception as error:
-            if not is_connection_error(error):
+            if not is_outage(error):
                 raise
-            # The check loop logs outages; deliveries wait for the database like checks do.
+            # Claimed again at the next poll, about a second on.
+            self.database.failed("deliver", error)
             return []
+        self.database.succeeded("deliver")
+        return claimed
 
     async def _pause(self) -> None:
         self.freed.clear()
@@ -143,7 +153,9 @@ class Deliverer:
             # written, so the lease expires and the row is claimed again. Failures of the
             # send itself, expected or not, are recorded in ``_attempt``.
             self.went_out.discard(delivery.id)
-            if not is_connection_error(error):
+            if is_outage(error):
+                self.database.failed("deliver", error)
+            else:
                 log.exception("delivery %d: a statement failed", delivery.id)
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
@@ -236,14 +248,20 @@ class Deliverer:
             try:
                 await self.pool.execute(MARK_SENT, delivery_id)
             except Exception as error:
-                if not is_connection_error(error):
+                if not is_outage(error):
                     log.exception("delivery %d: recording it sent failed", delivery_id)
+                else:
+                    log.info(
+                        "delivery %d: could not record it sent (%s)",
+                        delivery_id,
+                        describe_error(error),
+                    )
         give_back = [delivery_id for delivery_id in held if delivery_id not in self.went_out]
         if give_back:
             try:
                 status = await self.pool.execute(RELEASE_DELIVERIES, self.worker_id, give_back)
             except Exception as error:
-                if not is_connection_error(error):
+                if not is_outage(error):
                     log.exception("giving back deliveries failed")
                 return
             released = int(status.split()[-1])

@@ -9,8 +9,9 @@
   full batch.
 - Times come from the database clock: read at each claim, carried forward by the monotonic
   clock.
-- A lost database is retried with exponential backoff and jitter (tenacity), logged once when
-  the outage starts and once when it ends.
+- A lost database (unreachable, restarting, or unable to write) is retried with exponential
+  backoff and jitter, logged once when the outage starts and once when it ends
+  (``database.py``). While results cannot be recorded it claims nothing.
 - On stop: claims nothing more, gives back the leases of slots it has not started, lets the
   probes in flight finish and records them.
 """
@@ -28,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+from tenacity import RetryCallState
 
-from uptime_core.metrics import Registry
+from uptime_core.db import describe_error, is_outage
 from uptime_core.probes import probe
 from uptime_core.scheduling import (
     CheckOutcome,
@@ -41,6 +42,8 @@ from uptime_core.scheduling import (
     seconds_until_next_due,
 )
 from uptime_core.settings import Settings
+from uptime_worker.database import DatabaseHealth
+from uptime_worker.metrics import WorkerMetrics
 
 log = logging.getLogger("uptime.worker")
 
@@ -49,19 +52,6 @@ T = TypeVar("T")
 MAX_SLEEP_SECONDS = 1.0
 # How long a stopping worker keeps trying to record what it has when the database is away.
 RECORD_GRACE_SECONDS = 10.0
-
-
-def is_connection_error(error: BaseException) -> bool:
-    """Errors that mean "the database is away", worth retrying; anything else is a bug."""
-    return isinstance(
-        error,
-        OSError
-        | TimeoutError
-        | asyncpg.PostgresConnectionError
-        | asyncpg.exceptions.OperatorInterventionError
-        | asyncpg.InterfaceError
-        | asyncpg.TooManyConnectionsError,
-    )
 
 
 class DatabaseClock:
@@ -80,89 +70,6 @@ class DatabaseClock:
         return self._base + timedelta(seconds=time.monotonic() - self._at)
 
 
-class Outage:
-    """Logs a database outage once when it starts and once when it ends.
-
-    Claiming and recording share it. A failure soon after a recovery (the other path meeting a
-    connection that died in the same outage) continues that outage rather than starting and
-    logging a new one.
-    """
-
-    QUIET_SECONDS = 10.0
-
-    def __init__(self, metrics: WorkerMetrics) -> None:
-        self.since: float | None = None
-        self.last_since = 0.0
-        self.ended: float | None = None
-        self.metrics = metrics
-
-    def failed(self, state: RetryCallState) -> None:
-        if self.since is not None:
-            return
-        self.metrics.database_up.set(0)
-        now = time.monotonic()
-        if self.ended is not None and now - self.ended < self.QUIET_SECONDS:
-            self.since = self.last_since
-            return
-        self.since = now
-        error = state.outcome.exception() if state.outcome else None
-        log.warning("database unreachable (%s); retrying until it returns", error)
-
-    def recovered(self) -> None:
-        if self.since is None:
-            return
-        self.ended = time.monotonic()
-        if self.since != self.last_since:
-            log.info("database reachable again after %.1f s", self.ended - self.since)
-        self.last_since = self.since
-        self.since = None
-        self.metrics.database_up.set(1)
-
-
-class WorkerMetrics:
-    """What ``/metrics`` reports for a worker."""
-
-    def __init__(self) -> None:
-        self.registry = Registry()
-        self.checks = self.registry.counter(
-            "uptime_worker_checks_total", "Checks probed, by probe kind and status."
-        )
-        self.recorded = self.registry.counter(
-            "uptime_worker_results_recorded_total", "Results recorded in the database."
-        )
-        self.fenced = self.registry.counter(
-            "uptime_worker_results_fenced_total",
-            "Results not recorded because the lease was lost (expired or taken over).",
-        )
-        self.released = self.registry.counter(
-            "uptime_worker_leases_released_total", "Unstarted slots given back on shutdown."
-        )
-        self.lag = self.registry.histogram(
-            "uptime_worker_schedule_lag_seconds",
-            "Delay between a slot's time and its claim.",
-            [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-        )
-        batch_buckets = [1.0, 2, 5, 10, 20, 50, 100, 200, 500]
-        self.claim_batch = self.registry.histogram(
-            "uptime_worker_claim_batch_size", "Slots per claim.", batch_buckets
-        )
-        self.record_batch = self.registry.histogram(
-            "uptime_worker_record_batch_size", "Outcomes per recording statement.", batch_buckets
-        )
-        self.in_flight = self.registry.gauge("uptime_worker_in_flight", "Probes running now.")
-        self.statements = self.registry.counter(
-            "uptime_worker_database_statements_total",
-            "Statements sent to the database (each one round trip), retries included.",
-        )
-        self.deliveries = self.registry.counter(
-            "uptime_worker_deliveries_total",
-            "Notification attempts by channel kind and outcome (sent, retried, failed).",
-        )
-        self.database_up = self.registry.gauge(
-            "uptime_worker_database_up", "1 while the database answers, 0 during an outage."
-        )
-
-
 @dataclass
 class CheckLoop:
     """The claim → probe → record loop of one worker process."""
@@ -171,8 +78,10 @@ class CheckLoop:
     settings: Settings
     stopping: asyncio.Event
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    health: DatabaseHealth | None = None
 
     def __post_init__(self) -> None:
+        self.database = self.health or DatabaseHealth(self.metrics, self.pool)
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
@@ -187,8 +96,6 @@ class CheckLoop:
         self.wake_at = 0.0
         self.wake_changed = asyncio.Event()
         self.clock = DatabaseClock()
-        self.outage = Outage(self.metrics)
-        self.metrics.database_up.set(1)
         # Room worth a claim when the loop is full: half a batch (or of what can be held).
         self.useful_room = max(1, min(self.batch_size, 2 * self.concurrency) // 2)
         self.record_deadline: float | None = None
@@ -206,6 +113,11 @@ class CheckLoop:
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
+            if not self.database.writable.is_set():
+                # Results cannot be recorded (the recorder is retrying): probing more now
+                # would only hold leases for results that could not be kept.
+                await _first(self.stopping.wait(), self.database.writable.wait())
+                continue
             room = 2 * self.concurrency - self.outstanding
             self.wake_at = time.monotonic() + MAX_SLEEP_SECONDS
             if room > 0:
@@ -311,6 +223,7 @@ class CheckLoop:
                 # Not an outage (those are retried): a bug or a bad row. Keep the worker
                 # recording; these slots run again once their leases expire.
                 log.exception("recording %d results failed", len(batch))
+                self.database.writable.set()  # do not hold up claiming on a bug
             finally:
                 for _ in batch:
                     self.outcomes.task_done()
@@ -321,13 +234,19 @@ class CheckLoop:
 
     async def _record(self, batch: list[CheckOutcome]) -> None:
         try:
-            done = await self._retry(
-                lambda: record_results(self.pool, self.worker_id, batch), self._give_up_recording
+            done = await self.database.retry(
+                "record",
+                lambda: record_results(self.pool, self.worker_id, batch),
+                stop=self._give_up_recording,
+                writing=True,
+                attempted=self.metrics.statements.inc,
             )
         except Exception as error:
-            if not is_connection_error(error):
+            if not is_outage(error):
                 raise
-            log.error("gave up recording %d results: the database is away", len(batch))
+            log.error(
+                "gave up recording %d results while stopping: %s", len(batch), describe_error(error)
+            )
             return
         if done.next_due_in is not None:
             self.wake_sooner(done.next_due_in)
@@ -363,44 +282,38 @@ class CheckLoop:
             self.metrics.statements.inc()
             released = await release_leases(self.pool, self.worker_id, target_ids)
         except Exception as error:
-            if not is_connection_error(error):
+            if not is_outage(error):
                 raise
-            log.warning(
-                "could not give back %d slots (%s); their leases expire", len(target_ids), error
+            self.database.failed("claim", error)
+            log.info(
+                "could not give back %d slots (%s); their leases expire",
+                len(target_ids),
+                describe_error(error),
             )
             return
         self.metrics.released.inc(released)
         log.info("gave back %d unstarted slots", released)
 
-    # -- retrying --------------------------------------------------------------------------
-
-    async def _retry(
-        self, operation: Callable[[], Awaitable[T]], give_up: Callable[[RetryCallState], bool]
-    ) -> T:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_connection_error),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.25),
-            stop=give_up,
-            before_sleep=self._failed_attempt,
-            reraise=True,
-        ):
-            with attempt:
-                self.metrics.statements.inc()
-                value = await operation()
-        self.outage.recovered()
-        return value
-
-    def _failed_attempt(self, state: RetryCallState) -> None:
-        self.outage.failed(state)
-        # After a database restart every pooled connection is dead: replace them all now
-        # rather than finding that out one attempt (and one backoff) at a time.
-        self.pool.expire_connections()
+    # -- retrying ---------------------------------------------------------------------------
 
     async def _until_stopped(self, operation: Callable[[], Awaitable[T]]) -> T | None:
         """``operation`` retried through outages; None once the worker is stopping."""
         try:
-            return await self._retry(operation, lambda _: self.stopping.is_set())
+            return await self.database.retry(
+                "claim",
+                operation,
+                stop=lambda _: self.stopping.is_set(),
+                attempted=self.metrics.statements.inc,
+            )
         except Exception as error:
-            if self.stopping.is_set() and is_connection_error(error):
+            if self.stopping.is_set() and is_outage(error):
                 return None
             raise
+
+
+async def _first(*waits: Awaitable[object]) -> None:
+    """Wait until the first of ``waits`` is done; cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

@@ -3,7 +3,13 @@
 Starts its health server at once (so ``/healthz`` answers while the database is still away),
 connects to the database (retrying with backoff), then runs the check loop and the
 deliverers of notifications (``deliver.py``) until SIGTERM or SIGINT, after which both wind
-down as ``loop.py`` and ``deliver.py`` describe and it exits 0.
+down as ``loop.py`` and ``deliver.py`` describe and it exits 0. Before the event loop runs, a
+stop signal raises ``uptime_core.entry.Shutdown`` (the process exits 0 at once); from then on
+it sets ``stopping``.
+
+A database outage never ends the process (``database.py``): ``/readyz`` answers 503 with the
+reason while it lasts or while results cannot be written, and the metrics
+``uptime_worker_database_up`` and ``uptime_worker_database_writable`` go to 0.
 """
 
 from __future__ import annotations
@@ -13,18 +19,22 @@ import contextlib
 import json
 import logging
 import signal
+from types import FrameType
 
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from uptime_core.alerting import prune_deliveries
-from uptime_core.db import create_pool, describe_host, unreachable
+from uptime_core.db import create_pool, describe_error, describe_host, is_outage, unreachable
+from uptime_core.entry import STOP_SIGNALS
 from uptime_core.health import readiness_problem
 from uptime_core.migrations import current_revision
 from uptime_core.retention import maintain_partitions_once
 from uptime_core.settings import ConfigurationError, Settings
+from uptime_worker.database import DatabaseHealth
 from uptime_worker.deliver import Deliverer
-from uptime_worker.loop import CheckLoop, WorkerMetrics, is_connection_error
+from uptime_worker.loop import CheckLoop
+from uptime_worker.metrics import WorkerMetrics
 
 log = logging.getLogger("uptime.worker")
 
@@ -46,12 +56,27 @@ class Worker:
         self.database_url = database_url
         self.stopping = asyncio.Event()
         self.metrics = WorkerMetrics()
+        self.metrics.database_up.set(0)  # until connected
+        self.health = DatabaseHealth(self.metrics)
         self.pool: asyncpg.Pool | None = None
 
     async def run(self) -> int:
+        # signal.signal rather than loop.add_signal_handler: the handlers it replaces (the
+        # entry module's) come back afterwards, where the loop's would leave the default
+        # action, which for PID 1 in a container means a SIGTERM that is ignored.
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.stopping.set)
+
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self.stopping.set)
+
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+        try:
+            return await self._run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    async def _run(self) -> int:
         host, port = self.settings.worker_health_host, self.settings.worker_health_port
         try:
             health = await asyncio.start_server(self._serve_health, host, port)
@@ -72,13 +97,19 @@ class Worker:
             await asyncio.wait({connect, stop}, return_when=asyncio.FIRST_COMPLETED)
             if connect.done():
                 self.pool = connect.result()
+                self.health.pool = self.pool
+                self.metrics.database_up.set(1)
                 if await self._wait_for_schema(self.pool):
                     maintenance = asyncio.create_task(self._maintain_partitions(self.pool))
                     deliverer = asyncio.create_task(
-                        Deliverer(self.pool, self.settings, self.stopping, self.metrics).run()
+                        Deliverer(
+                            self.pool, self.settings, self.stopping, self.metrics, self.health
+                        ).run()
                     )
                     try:
-                        await CheckLoop(self.pool, self.settings, self.stopping, self.metrics).run()
+                        await CheckLoop(
+                            self.pool, self.settings, self.stopping, self.metrics, self.health
+                        ).run()
                     finally:
                         maintenance.cancel()
                         # The check loop sets ``stopping`` when it winds down; the deliverer
@@ -103,13 +134,14 @@ class Worker:
         where = describe_host(self.database_url)
 
         def first_failure(state: RetryCallState) -> None:
-            if state.attempt_number == 1 and state.outcome is not None:
+            error = state.outcome.exception() if state.outcome else None
+            if state.attempt_number == 1 and error is not None:
                 log.warning(
-                    "database at %s unreachable (%s); retrying", where, state.outcome.exception()
+                    "database at %s unreachable (%s); retrying", where, describe_error(error)
                 )
 
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_connection_error),
+            retry=retry_if_exception(is_outage),
             wait=wait_exponential_jitter(multiplier=0.5, max=10),
             before_sleep=first_failure,
             reraise=True,
@@ -118,7 +150,7 @@ class Worker:
                 try:
                     pool = await create_pool(self.database_url, self.settings)
                 except asyncpg.PostgresError as error:
-                    if is_connection_error(error):
+                    if is_outage(error):
                         raise
                     # Wrong database, user or password: retrying will not help.
                     raise unreachable(self.database_url, error) from None
@@ -144,17 +176,19 @@ class Worker:
     async def _maintain_partitions(self, pool: asyncpg.Pool) -> None:
         """Keep check_result's day partitions made ahead and expired ones dropped, and delete
         finished deliveries as old: now, then every hour. Replicas take turns at partitions
-        through an advisory lock (pruning twice is harmless); failures wait for the next round
-        (partitions exist a week ahead)."""
+        through an advisory lock (pruning twice is harmless). An outage is retried until it
+        passes; a bug is logged and waits for the next round (partitions exist a week ahead)."""
+
+        async def upkeep() -> None:
+            async with pool.acquire() as connection:
+                await maintain_partitions_once(connection, self.settings.retention_days)
+                await prune_deliveries(connection, self.settings.retention_days)
+
         while True:
             try:
-                async with pool.acquire() as connection:
-                    await maintain_partitions_once(connection, self.settings.retention_days)
-                    await prune_deliveries(connection, self.settings.retention_days)
-            except Exception as error:
-                if not is_connection_error(error):
-                    raise
-                log.warning("partition maintenance skipped: %s", error)
+                await self.health.retry("upkeep", upkeep)
+            except Exception:
+                log.exception("partition maintenance failed; trying again in an hour")
             await asyncio.sleep(PARTITION_MAINTENANCE_SECONDS)
 
     async def _serve_health(
@@ -187,7 +221,11 @@ class Worker:
             pool = self.pool
             if pool is None:
                 return _json(503, {"status": "unavailable", "reason": "connecting to database"})
-            problem = await readiness_problem(lambda: current_revision(pool))
+            # Reading the schema's revision shows the database answers; the worker's own
+            # statements show whether it can do its work (record results, above all).
+            problem = self.health.problem() or await readiness_problem(
+                lambda: current_revision(pool)
+            )
             if problem is not None:
                 return _json(503, {"status": "unavailable", "reason": problem})
             return _json(200, {"status": "ready"})
