@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from cross_web import HTTPException
 from fastapi import FastAPI, Request, Response, WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -22,12 +24,42 @@ from uptime_core.settings import Settings
 from uptime_graphql import graphiql
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.dashboard import mount_dashboard
+from uptime_graphql.guards import BodyLimit, HostGuard
 from uptime_graphql.live import LiveEvents
 from uptime_graphql.schema import schema
 
 # The JSON text of recent subscription results, by the identity of their data (held, so that
 # the id is not reused while here): see Router.encode_json.
 SHARED_TEXTS = 512
+
+# How deep a request's JSON (the body, `variables`, a WebSocket message) may nest. Our inputs
+# need a handful of levels; Python's json gives up near 1,000 with a RecursionError.
+MAX_JSON_DEPTH = 64
+
+log = logging.getLogger("uptime.api")
+
+
+class NestedTooDeeply(json.JSONDecodeError):
+    """Request JSON nested deeper than MAX_JSON_DEPTH (a JSONDecodeError, so that Strawberry
+    closes a WebSocket that sends it with 4400, as for any other message that is not JSON)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+
+
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """True when lists and objects in ``value`` nest more than ``limit`` levels (iterative, so
+    any depth is measured without recursion)."""
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = []
+    if isinstance(value, dict | list):
+        stack.append((value, 1))
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 class Router(GraphQLRouter[Context, Any]):
@@ -56,6 +88,25 @@ class Router(GraphQLRouter[Context, Any]):
             return f'{{"id":{message_id},"type":"next","payload":{{"data":{known[1]}}}}}'
         return super().encode_json(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise NestedTooDeeply() from None
+        if nested_deeper_than(value, MAX_JSON_DEPTH):
+            raise NestedTooDeeply()
+        return value
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except NestedTooDeeply as error:
+            log.info("refused a GraphQL request: %s (400)", error.msg)
+            raise HTTPException(400, f"Request JSON is nested too deeply: {error.msg}") from None
+        except json.JSONDecodeError:
+            log.info("refused a GraphQL request: not JSON (400)")
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **options)
         self.settings = settings
@@ -66,6 +117,7 @@ class Router(GraphQLRouter[Context, Any]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         if not context.authorized:
+            log.info("refused a WebSocket connection_init: missing or wrong token (4403)")
             raise ConnectionRejectionError(
                 {"message": "a valid token is required", "code": "UNAUTHENTICATED"}
             )
@@ -115,6 +167,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.include_router(router, prefix="/graphql")
     mount_dashboard(app)
     app.mount(graphiql.STATIC_URL, graphiql.GraphiQLFiles(directory=graphiql.STATIC), name="static")
+    # Outermost last: the Host rule first, then the body limit, for every route.
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(HostGuard, settings=settings)
     return app
 
 
@@ -133,4 +188,6 @@ def serve(settings: Settings, database_url: str) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        # A WebSocket message obeys the same limit as a request body.
+        ws_max_size=settings.api_max_body_bytes,
     )

@@ -3,6 +3,7 @@ presented the token."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +17,18 @@ from uptime_graphql.loaders import Loaders
 
 
 def token_matches(presented: str | None, settings: Settings) -> bool:
-    """True when no token is configured, or ``presented`` is it (constant-time compare)."""
+    """True when no token is configured, or ``presented`` is it. Never for an empty or blank
+    token on either side (Settings refuses those; this holds even for Settings built without
+    validation). Constant-time: both are hashed to the same length before comparing, so not
+    even the token's length shows in the timing."""
     if settings.api_token is None:
         return True
     expected = settings.api_token.get_secret_value()
-    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+    if not presented or not presented.strip() or not expected.strip():
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(presented.encode()).digest(), hashlib.sha256(expected.encode()).digest()
+    )
 
 
 def bearer(value: str | None) -> str | None:
@@ -59,6 +67,14 @@ class Context(BaseContext):
 
     @property
     def authorized(self) -> bool:
-        """The request's bearer token, or the subscription's connection_init one, is right."""
-        token = self.header_token or connection_init_token(self.connection_params)
-        return token_matches(token, self.settings)
+        """No token is configured; or the caller presented one, and every token it presented
+        is right: the ``Authorization`` header (of the HTTP request, or of a WebSocket's
+        upgrade) and the subscription's ``connection_init`` one."""
+        if self.settings.api_token is None:
+            return True
+        presented = [
+            token
+            for token in (self.header_token, connection_init_token(self.connection_params))
+            if token is not None
+        ]
+        return bool(presented) and all(token_matches(token, self.settings) for token in presented)

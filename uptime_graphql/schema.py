@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.execution import ExecutionResult, Executor
 from strawberry.extensions import (
     AddValidationRules,
@@ -20,7 +23,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionContext as OperationContext
 
+from uptime_graphql.context import Context
 from uptime_graphql.errors import unauthenticated
 from uptime_graphql.mutations import Mutation
 from uptime_graphql.queries import Query
@@ -30,13 +35,18 @@ MAX_DEPTH = 12
 MAX_ALIASES = 50
 MAX_TOKENS = 5000
 
+log = logging.getLogger("uptime.api")
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+
 
 class RequireToken(SchemaExtension):
     """With UPTIME_API_TOKEN set, every operation needs it (the context knows if it came)."""
 
     def on_operation(self) -> Iterator[None]:
+        # Fails closed: an operation run without our context (no way to know who asks) is
+        # refused like one without the token.
         context = self.execution_context.context
-        if context is not None and not getattr(context, "authorized", True):
+        if not isinstance(context, Context) or not context.authorized:
             raise unauthenticated()
         yield
 
@@ -135,7 +145,79 @@ LIMIT_RULES = [
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 
-schema = strawberry.Schema(
+
+def is_server_error(error: GraphQLError, operation: OperationContext | None) -> bool:
+    """True for an exception of our own code while answering (a bug, or an outage); False for
+    what the client got wrong: syntax, validation, variables, the token, refused input."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return False  # raised as an answer (unauthenticated, bad_input) or by validation
+    if operation is None or operation.graphql_document is None:
+        return False  # the document did not parse (nested too deeply for the parser)
+    # A scalar refusing a variable's value (a DateTime that is not one) raises ValueError.
+    return not (error.path is None and error.message.startswith("Variable '$"))
+
+
+def client_error_kind(error: GraphQLError, operation: OperationContext | None) -> str:
+    """A name for what the client got wrong, from a fixed set: never the error's message,
+    which can quote the query or a variable's value (a secret, such as a Slack URL)."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str) and _NAME.fullmatch(code):
+        return code.lower()
+    if operation is None or operation.graphql_document is None:
+        return "syntax"
+    if error.message.startswith("Variable '$"):
+        return "variables"
+    if error.path is None:
+        return "validation"
+    return "refused"
+
+
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging errors without the request in them.
+
+    Strawberry logs each error at ERROR as graphql-core prints it: the message, which quotes
+    variable values, and the lines of the query around it (so a secret in a mutation next to a
+    typo reached the log). Here a request's client errors are one INFO line naming their kinds;
+    an exception of our own is an ERROR with its traceback, the operation's name and the path,
+    never the query text or variables."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: OperationContext | None = None
+    ) -> None:
+        operation = _operation_name(execution_context)
+        kinds: dict[str, int] = {}
+        for error in errors:
+            if is_server_error(error, execution_context):
+                original = error.original_error
+                log.error(
+                    "GraphQL operation %s failed at %s: %s",
+                    operation,
+                    ".".join(str(part) for part in error.path or ()) or "-",
+                    type(original).__name__,
+                    exc_info=original,
+                )
+            else:
+                kind = client_error_kind(error, execution_context)
+                kinds[kind] = kinds.get(kind, 0) + 1
+        if kinds:
+            log.info(
+                "GraphQL operation %s refused: %s",
+                operation,
+                ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())),
+            )
+
+
+def _operation_name(execution_context: OperationContext | None) -> str:
+    # The name the client gave, if it is a GraphQL name (anything else could be any text).
+    try:
+        name = execution_context.operation_name if execution_context is not None else None
+    except Exception:
+        name = None
+    return name if name is not None and _NAME.fullmatch(name) else "(anonymous)"
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
