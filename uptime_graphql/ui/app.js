@@ -5,7 +5,7 @@ import { drawLatencyChart, formatMs } from "./chart.js";
 import {
   Live, Unauthenticated, forgetToken, onTokenNeeded, onTokenStored, request, token,
 } from "./graphql.js";
-import { fieldFor, formInput, renderForm, showProblems } from "./form.js";
+import { changedOnly, fieldFor, formInput, renderForm, showProblems } from "./form.js";
 
 const STRIP = 20; // recent checks shown per target
 const STATUSES = ["UP", "DEGRADED", "DOWN", "PENDING", "PAUSED", "UNKNOWN"];
@@ -32,10 +32,12 @@ const UPTIME = "ratio coverage checks failures downtimeSeconds latency { p50Ms p
 const TARGET = `query Target($id: ID!, $window: UptimeWindow!) {
   target(id: $id) {
     id name kind url host port intervalSeconds timeoutSeconds failureThreshold
-    recoveryThreshold paused status statusChangedAt createdAt tls
+    recoveryThreshold paused status statusChangedAt createdAt
     http { method headers { name } hasBody acceptedStatusCodes followRedirects maxRedirects
            verifyTls keyword keywordAbsent jsonAssertion { path operator value }
            degradedLatencyMs certExpiryDays ipFamily }
+    tcp { tls verifyTls certExpiryDays degradedLatencyMs ipFamily }
+    icmp { degradedLatencyMs ipFamily }
     hour: uptime(window: LAST_HOUR) { ${UPTIME} }
     day: uptime(window: LAST_24_HOURS) { ${UPTIME} }
     week: uptime(window: LAST_7_DAYS) { ${UPTIME} }
@@ -512,7 +514,9 @@ function uptimeCard(label, u) {
 async function renderTarget(root, id) {
   let windowName = sessionStorage.getItem("uptime.window") || "LAST_HOUR";
   root.innerHTML = `<p class="muted" role="status">Loading…</p>`;
+  const shown = routed;
   const data = await request(TARGET, { id, window: windowName });
+  if (shown !== routed) return null; // another route was taken meanwhile
   const t = data.target;
   if (!t) {
     root.innerHTML = `<h1>Not found</h1><p>No target has this id. <a href="#/">Back to all targets</a></p>`;
@@ -655,7 +659,9 @@ async function renderTarget(root, id) {
 async function renderEditor(root, id) {
   let existing = null;
   if (id) {
+    const shown = routed;
     const data = await request(TARGET, { id, window: "LAST_HOUR" });
+    if (shown !== routed) return null; // another route was taken meanwhile
     existing = data.target;
     if (!existing) {
       root.innerHTML = `<h1>Not found</h1><p><a href="#/">Back to all targets</a></p>`;
@@ -669,9 +675,12 @@ async function renderEditor(root, id) {
     <h1>${existing ? `Edit ${escape(existing.name)}` : "Add a target"}</h1>
     ${renderForm(existing)}`;
   const form = $("form.target-form", root);
+  // What the untouched form says: a save sends only what differs from it.
+  const initial = existing ? formInput(form, existing).input : null;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { input, problems } = formInput(form, existing);
+    const { input: given, problems } = formInput(form, existing);
+    const input = existing ? changedOnly(initial, given) : given;
     if (problems.length) {
       showProblems(form, { problems });
       return;
@@ -747,8 +756,12 @@ function showError(error) {
 // -- routing ---------------------------------------------------------------------------------
 
 let current = null;
+// Counts routes taken: a page whose data arrives after the next route began draws nothing
+// (an edit saved, then another opened at once, must not be covered by the first's page).
+let routed = 0;
 
 async function route() {
+  routed++;
   const root = $("#main");
   $("#error").hidden = true;
   if (current) current.close?.();

@@ -1,6 +1,9 @@
-// The add/edit form: every kind, the HTTP options, and the API's ValidationErrors shown next
+// The add/edit form: every kind with its options, and the API's ValidationErrors shown next
 // to the field they name. The browser's own validation is off (novalidate): the API decides,
-// so its message is the one shown.
+// so its message is the one shown. Editing fills every field from what the API stored and
+// sends back only the fields the person changed (`changedOnly`): a save without changes names
+// nothing, so it changes nothing. Secrets (header values, the body, the URL's password, shown
+// as ***) are never shown and never needed to save.
 
 const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -47,10 +50,14 @@ function choice(name, label, value, values, options = {}) {
   );
 }
 
+const IP_FAMILIES = [["any", "Any"], ["ipv4", "IPv4"], ["ipv6", "IPv6"]];
+
 /** The form's HTML, filled from `t` (a target as the Target query reads it) when editing. */
 export function renderForm(t) {
   serial++;
   const http = t?.http || {};
+  const tcp = t?.tcp || {};
+  const icmp = t?.icmp || {};
   const kind = t?.kind || "HTTP";
   const assertion = http.jsonAssertion || {};
   const headerNames = (http.headers || []).map((h) => h.name);
@@ -68,7 +75,13 @@ export function renderForm(t) {
         </div>
         <p class="field-error" aria-live="polite"></p>
       </div>
-      ${text("url", "URL", t?.url ?? "", { kinds: "HTTP", type: "url", hint: "http:// or https://" })}
+      ${text("url", "URL", t?.url ?? "", {
+        kinds: "HTTP",
+        type: "url",
+        hint: t?.url?.includes(":***@")
+          ? "http:// or https:// (the password is not shown, only ***: leave it to keep it)"
+          : "http:// or https://",
+      })}
       ${text("host", "Host", t?.host ?? "", { kinds: "TCP ICMP", hint: "A name or an IP address" })}
       ${text("port", "Port", t?.port ?? "", { kinds: "TCP", inputmode: "numeric" })}
     </fieldset>
@@ -84,7 +97,7 @@ export function renderForm(t) {
       <div class="row">
         ${choice("http.method", "Method", http.method || "GET", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((m) => [m, m]))}
         ${text("http.acceptedStatusCodes", "Accepted status codes", (http.acceptedStatusCodes || ["200-299"]).join(", "), { hint: "e.g. 200-299, 301" })}
-        ${choice("http.ipFamily", "IP family", http.ipFamily || "any", [["any", "Any"], ["ipv4", "IPv4"], ["ipv6", "IPv6"]])}
+        ${choice("http.ipFamily", "IP family", http.ipFamily || "any", IP_FAMILIES)}
       </div>
       ${field(
         "http.headers",
@@ -92,13 +105,15 @@ export function renderForm(t) {
         `<textarea id="%ID%" name="http.headers" rows="3" aria-describedby="%DESC%" placeholder="Name: value"></textarea>`,
         {
           hint: headerNames.length
-            ? `One “Name: value” per line. Current: ${esc(headerNames.join(", "))} (values are never shown); leave empty to keep them.`
+            ? `One “Name: value” per line. Current: ${esc(headerNames.join(", "))} (values are never shown); leave empty to keep them, or type them all to replace them.`
             : "One “Name: value” per line.",
         },
       )}
+      ${headerNames.length ? check("http.removeHeaders", "Remove every header", false) : ""}
       ${field("http.body", "Request body", `<textarea id="%ID%" name="http.body" rows="2" aria-describedby="%DESC%"></textarea>`, {
-        hint: http.hasBody ? "A body is set; leave empty to keep it." : "",
+        hint: http.hasBody ? "A body is set (not shown); leave empty to keep it." : "",
       })}
+      ${http.hasBody ? check("http.removeBody", "Remove the body", false) : ""}
       <div class="row">
         ${text("http.keyword", "Keyword", http.keyword ?? "", { hint: "Text the body must contain" })}
         ${check("http.keywordAbsent", "Fail when the keyword is present", http.keywordAbsent)}
@@ -119,17 +134,20 @@ export function renderForm(t) {
       </div>
     </fieldset>
     <fieldset data-kinds="TCP"><legend>TCP options</legend>
-      ${check("tcp.tls", "TLS handshake after connecting", t?.tls ?? false)}
+      ${check("tcp.tls", "TLS handshake after connecting", tcp.tls ?? false)}
       <div class="row">
-        ${check("tcp.verifyTls", "Verify TLS certificates", true)}
-        ${text("tcp.certExpiryDays", "Warn when the certificate expires within (days)", "", { inputmode: "numeric" })}
-        ${text("tcp.degradedLatencyMs", "Degraded above (ms)", "", { inputmode: "decimal", hint: t ? "Leave empty to keep" : "" })}
+        ${check("tcp.verifyTls", "Verify TLS certificates", tcp.verifyTls ?? true)}
+        ${text("tcp.certExpiryDays", "Warn when the certificate expires within (days)", tcp.certExpiryDays ?? "", { inputmode: "numeric", hint: "Needs TLS" })}
+      </div>
+      <div class="row">
+        ${text("tcp.degradedLatencyMs", "Degraded above (ms)", tcp.degradedLatencyMs ?? "", { inputmode: "decimal" })}
+        ${choice("tcp.ipFamily", "IP family", tcp.ipFamily || "any", IP_FAMILIES)}
       </div>
     </fieldset>
     <fieldset data-kinds="ICMP"><legend>ICMP options</legend>
       <div class="row">
-        ${text("icmp.degradedLatencyMs", "Degraded above (ms)", "", { inputmode: "decimal", hint: t ? "Leave empty to keep" : "" })}
-        ${choice("icmp.ipFamily", "IP family", "any", [["any", "Any"], ["ipv4", "IPv4"], ["ipv6", "IPv6"]])}
+        ${text("icmp.degradedLatencyMs", "Degraded above (ms)", icmp.degradedLatencyMs ?? "", { inputmode: "decimal" })}
+        ${choice("icmp.ipFamily", "IP family", icmp.ipFamily || "any", IP_FAMILIES)}
       </div>
     </fieldset>
     <div class="form-actions">
@@ -232,10 +250,13 @@ export function formInput(form, existing) {
       certExpiryDays: number(form, "http.certExpiryDays"),
       ipFamily: value(form, "http.ipFamily"),
     };
+    // Write-only: sent when typed (or removed), never read back into the form.
     const headerText = value(form, "http.headers");
     if (headerText || !existing) http.headers = headers(headerText);
+    else if (value(form, "http.removeHeaders")) http.headers = [];
     const body = form.elements["http.body"].value;
     if (body || !existing) http.body = body || null;
+    else if (value(form, "http.removeBody")) http.body = null;
     const path = value(form, "http.jsonAssertion.path");
     if (path) {
       const raw = value(form, "http.jsonAssertion.value");
@@ -256,24 +277,44 @@ export function formInput(form, existing) {
     input.host = value(form, "host");
     if (kind === "TCP") {
       input.port = number(form, "port");
-      const tcp = { tls: value(form, "tcp.tls") };
-      if (tcp.tls) {
-        tcp.verifyTls = value(form, "tcp.verifyTls");
-        const days = number(form, "tcp.certExpiryDays");
-        if (days !== null) tcp.certExpiryDays = days;
-      }
-      const degraded = number(form, "tcp.degradedLatencyMs");
-      if (degraded !== null || !existing) tcp.degradedLatencyMs = degraded;
-      input.tcp = tcp;
+      input.tcp = {
+        tls: value(form, "tcp.tls"),
+        verifyTls: value(form, "tcp.verifyTls"),
+        certExpiryDays: number(form, "tcp.certExpiryDays"),
+        degradedLatencyMs: number(form, "tcp.degradedLatencyMs"),
+        ipFamily: value(form, "tcp.ipFamily"),
+      };
     } else {
-      const icmp = { ipFamily: value(form, "icmp.ipFamily") };
-      const degraded = number(form, "icmp.degradedLatencyMs");
-      if (degraded !== null || !existing) icmp.degradedLatencyMs = degraded;
-      input.icmp = icmp;
+      input.icmp = {
+        degradedLatencyMs: number(form, "icmp.degradedLatencyMs"),
+        ipFamily: value(form, "icmp.ipFamily"),
+      };
     }
   }
   if (existing) input.id = existing.id;
   return { input, problems: local };
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** An UpdateTargetInput naming only what differs between `initial` (what `formInput` gave
+ * for the untouched form) and `input` (what it gives now): an unchanged field is not sent,
+ * so it cannot change, whatever its form field shows (1.0 shown as 1, say). Options are
+ * compared one by one; a new kind sends everything (its options start afresh). */
+export function changedOnly(initial, input) {
+  if (input.kind !== initial.kind) return input;
+  const changed = { id: input.id };
+  for (const [key, now] of Object.entries(input)) {
+    if (key === "id" || same(now, initial[key])) continue;
+    if (isObject(now) && isObject(initial[key])) {
+      const inner = Object.fromEntries(Object.entries(now).filter(([k, v]) => !same(v, initial[key][k])));
+      if (Object.keys(inner).length) changed[key] = inner;
+    } else {
+      changed[key] = now;
+    }
+  }
+  return changed;
 }
 
 /** The element of `form` showing errors for the API's `field` (e.g. `port`,
