@@ -31,7 +31,13 @@ class JsonAssertionInput:
 @strawberry.input(description="How to check an HTTP target; absent fields keep their value.")
 class HttpOptionsInput:
     method: str | None = strawberry.UNSET
-    headers: list[HttpHeaderInput] | None = strawberry.UNSET
+    headers: list[HttpHeaderInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces every stored header when given. At most 50, 8 KiB together; "
+        "names are HTTP tokens, given once; values printable ASCII (no line breaks or control "
+        "characters). Connection, Keep-Alive, Transfer-Encoding, Content-Length, TE, Trailer, "
+        "Upgrade and Proxy-* are refused (the probe sets them); Host is allowed.",
+    )
     body: str | None = strawberry.UNSET
     accepted_status_codes: list[str] | None = strawberry.UNSET
     follow_redirects: bool | None = strawberry.UNSET
@@ -144,7 +150,11 @@ class UpdateTargetInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
     kind: ProbeKind | None = strawberry.UNSET
-    url: str | None = strawberry.UNSET
+    url: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A password given as *** (as Target.url shows it) keeps the stored one, "
+        "if scheme, host, port and user are unchanged.",
+    )
     host: str | None = strawberry.UNSET
     port: int | None = strawberry.UNSET
     interval_seconds: int | None = strawberry.UNSET
