@@ -1,15 +1,21 @@
 """`uptime run` (what `make run` starts): embedded database, migrations, API and worker;
-one signal stops everything and leaves no server process behind; the data persists."""
+one signal stops everything and leaves no server process behind; the data persists; a
+database that dies is started again while the API and the worker keep running."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -17,8 +23,10 @@ import psutil
 import pytest
 
 from tests.support.net import free_port, wait_for_http
+from tests.support.targets import TargetSpec, insert_targets
+from tests.support.wait import poll_until
 from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
+from uptime_core.embedded import SYSTEM_USER, EmbeddedPostgres, binaries_dir
 
 
 def live_postgres_processes(pgdata: Path) -> list[psutil.Process]:
@@ -49,15 +57,23 @@ class RunningUptime:
             "UPTIME_WORKER_HEALTH_PORT": str(self.worker_port),
         }
         env.pop("DATABASE_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uptime_core.cli", "run"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would
+        # block every process writing to it.
+        self.log_path = data_dir.parent / "uptime-run.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "uptime_core", "run"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         self.family = psutil.Process(self.process.pid)
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
 
     @property
     def base(self) -> str:
@@ -69,7 +85,8 @@ class RunningUptime:
     def stop(self, signum: int) -> str:
         children = self.descendants()
         self.process.send_signal(signum)
-        output, _ = self.process.communicate(timeout=60)
+        self.process.wait(timeout=60)
+        output = self.output
         assert self.process.returncode == 0, output
         _, alive = psutil.wait_procs(children, timeout=10)
         assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], output
@@ -78,12 +95,15 @@ class RunningUptime:
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "data"
+def data_dir() -> Iterator[Path]:
+    # Not under pytest's tmp_path: another pytest run resets its base directory to 0700,
+    # which locks out the embedded server's own user (when the tests run as root).
+    parent = Path(tempfile.mkdtemp(prefix="uptime-run-"))
+    path = parent / "data"
     yield path
     # Whatever happened in the test, leave no server behind.
     if (path / "postgres" / "PG_VERSION").exists():
@@ -91,6 +111,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
         if server._running_socket_dir() is not None:
             server.start()
             server.stop()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def start_and_check(data_dir: Path) -> RunningUptime:
@@ -188,3 +209,122 @@ def test_run_refuses_a_public_address_without_a_token(data_dir: Path) -> None:
     assert result.returncode == 2
     assert "UPTIME_API_TOKEN" in result.stderr
     assert not (data_dir / "postgres").exists(), "nothing should have started"
+
+
+OUTAGES = ["immediate", "kill"] * 5
+OUTAGE_STARTS = "uptime.worker: database unavailable ("
+OUTAGE_ENDS = "uptime.worker: database reachable again after"
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postgres" / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def take_down(data_dir: Path, how: str) -> None:
+    """``pg_ctl stop -m immediate`` (as the server's user) or SIGKILL to the postmaster."""
+    if how == "kill":
+        pid = postmaster_pid(data_dir)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        return
+    as_user: dict[str, Any] = {}
+    if os.geteuid() == 0:  # the embedded server runs as its own user; pg_ctl refuses root
+        entry = pwd.getpwnam(SYSTEM_USER)
+        as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    # -W: do not wait, `uptime run` may have started the server again before pg_ctl looks.
+    subprocess.run(
+        [binaries_dir() / "pg_ctl", "stop", "-D", data_dir / "postgres", "-m", "immediate", "-W"],
+        check=True,
+        capture_output=True,
+        cwd="/",
+        **as_user,
+    )
+
+
+async def recording_again(url: str, returned_at: object) -> int:
+    connection = await asyncpg.connect(libpq_url(url))
+    try:
+        count: int = await poll_until(
+            lambda: connection.fetchval(
+                "SELECT count(*) FROM check_result WHERE finished_at > $1", returned_at
+            ),
+            bool,
+            within=10,
+            every=0.1,
+        )
+        return count
+    finally:
+        await connection.close()
+
+
+async def back_since(url: str, within: float) -> object:
+    """The database clock once the server answers again (polled), or None."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            return await sql(url, "SELECT now()")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await asyncio.sleep(0.05)
+    return None
+
+
+def worker_database_up(app: RunningUptime) -> float:
+    text = httpx.get(f"http://127.0.0.1:{app.worker_port}/metrics", timeout=5).text
+    [line] = [x for x in text.splitlines() if x.startswith("uptime_worker_database_up ")]
+    return float(line.split()[1])
+
+
+def test_run_starts_its_database_again_after_five_immediate_stops_and_five_kills(
+    data_dir: Path,
+) -> None:
+    app = start_and_check(data_dir)
+    try:
+        connection_url = socket_url(data_dir)
+
+        async def add_targets() -> None:
+            connection = await asyncpg.connect(libpq_url(connection_url))
+            try:
+                # The API's own port: 20 TCP checks a second keep the worker at the database.
+                spec = TargetSpec(kind="tcp", host="127.0.0.1", port=app.api_port)
+                await insert_targets(connection, [spec] * 20)
+            finally:
+                await connection.close()
+
+        asyncio.run(add_targets())
+        children = {p.pid for p in app.descendants() if p.name() != "postgres"}
+        assert len(children) == 2, app.output  # the API and the worker
+
+        for number, how in enumerate(OUTAGES, start=1):
+            before = postmaster_pid(data_dir)
+            take_down(data_dir, how)
+            returned_at = asyncio.run(back_since(connection_url, within=30))
+            assert returned_at is not None, f"outage {number} ({how}): not back\n{app.output}"
+            assert postmaster_pid(data_dir) != before
+            recorded = asyncio.run(recording_again(connection_url, returned_at))
+            assert recorded, f"outage {number} ({how}): not recording again\n{app.output}"
+            deadline = time.monotonic() + 10
+            while worker_database_up(app) != 1:
+                assert time.monotonic() < deadline, app.output
+                time.sleep(0.05)
+            assert app.process.poll() is None, app.output
+            still = {p.pid for p in app.descendants() if p.name() != "postgres"}
+            assert still == children, f"the API or the worker was restarted\n{app.output}"
+
+        wait_for_http(f"{app.base}/readyz", timeout=10)
+        output = app.stop(signal.SIGTERM)
+    except BaseException:
+        app.kill()
+        raise
+    assert output.count("the embedded PostgreSQL stopped unexpectedly") == len(OUTAGES), output
+    assert output.count("the embedded PostgreSQL is back after") == len(OUTAGES), output
+    # The worker (20 checks a second) met each outage: one line when it began, one when it
+    # ended.
+    assert output.count(OUTAGE_STARTS) == len(OUTAGES), output
+    assert output.count(OUTAGE_ENDS) == len(OUTAGES), output
+    assert "Traceback" not in output, output
+    assert "Failed to restore the pool connection" not in output, output
+    assert "exited with code" not in output, output
+    assert live_postgres_processes(data_dir / "postgres") == [], output

@@ -108,9 +108,8 @@ class EmbeddedPostgres:
         keeping this process's hold on the data directory; its URL (the same as before)."""
         deadline = time.monotonic() + RESTART_WITHIN_SECONDS
         while True:
-            running = self._running_socket_dir()
-            if running is not None:  # someone else started it meanwhile
-                self.socket_dir = running
+            if self.is_running():  # someone else started it meanwhile
+                self.socket_dir = self._running_socket_dir() or self.socket_dir
                 return self.url
             try:
                 self._start_server()

@@ -50,6 +50,7 @@ class DatabaseHealth:
         # Set while results can be recorded; the check loop waits on it before claiming.
         self.writable = asyncio.Event()
         self.writable.set()
+        self.expire_pending = False
         metrics.database_up.set(1)
         metrics.database_writable.set(1)
 
@@ -67,10 +68,15 @@ class DatabaseHealth:
             self.write_error = error
             self.writable.clear()
             self.metrics.database_writable.set(0)
-        if self.pool is not None:
-            # After a restart every pooled connection is dead: replace them all now rather
-            # than find that out one attempt (and one backoff) at a time.
-            self.pool.expire_connections()
+        # After a restart every pooled connection is dead: replace them all before the next
+        # attempt rather than find that out one attempt (and one backoff) at a time.
+        self.expire_pending = True
+
+    async def expire_if_pending(self) -> None:
+        """Replace the pool's connections if a failure since the last call asked for it."""
+        if self.expire_pending and self.pool is not None:
+            self.expire_pending = False
+            await self.pool.expire_connections()
 
     def succeeded(self, path: str, *, writing: bool = False) -> None:
         """A statement of ``path`` succeeded (``writing``: results were recorded)."""
@@ -104,7 +110,8 @@ class DatabaseHealth:
         attempted: Callable[[], None] | None = None,
     ) -> T:
         """``operation`` retried through outages (exponential backoff with jitter, at most
-        2 s apart, so work resumes within seconds of the database's return) until ``stop``
+        about a second apart, so work resumes within seconds of the database's return; a try
+        costs one failed connection attempt) until ``stop``
         says to give up; then its last error is raised. Other errors are raised at once."""
 
         def before_sleep(state: RetryCallState) -> None:
@@ -114,12 +121,13 @@ class DatabaseHealth:
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(is_outage),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.25),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.25),
             stop=stop,
             before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:
+                await self.expire_if_pending()
                 if attempted is not None:
                     attempted()
                 value = await operation()

@@ -111,6 +111,7 @@ class Deliverer:
 
     async def _claim(self, room: int) -> list[ClaimedDelivery]:
         try:
+            await self.database.expire_if_pending()
             claimed = await claim_due_deliveries(
                 self.pool,
                 self.worker_id,
