@@ -222,6 +222,31 @@ def keep_hidden_password(given: str | None, stored: str | None) -> str | None:
     return new.with_password(old.password)
 
 
+def _origin(url: str | None) -> tuple[str, str] | None:
+    parts = None if url is None else split_url(url)
+    return None if parts is None else (parts.scheme, parts.hostport.lower())
+
+
+def _refuse_secrets_elsewhere(
+    current: TargetRow, valid: TargetFields, option_changes: Mapping[str, Any]
+) -> None:
+    """Stored header values are write-only: a URL moved to another scheme, host or port must
+    not take them along unseen (whoever moves it could read them at the new host). They are
+    kept only when given again (or dropped with an empty list)."""
+    if valid.kind != "http" or current.kind != "http" or "headers" in option_changes:
+        return
+    if current.options.get("headers") and _origin(valid.url) != _origin(current.url):
+        raise TargetSettingsError(
+            [
+                FieldError(
+                    "options.headers",
+                    "the URL now points at another host: give the headers again (their values "
+                    "are not shown), or an empty list to drop them",
+                )
+            ]
+        )
+
+
 async def update_target(
     connection: asyncpg.Connection,
     target_id: int,
@@ -250,6 +275,7 @@ async def update_target(
         if "url" in changes:
             merged["url"] = keep_hidden_password(changes["url"], current.url)
         valid = validate(TargetFields(**merged))
+        _refuse_secrets_elsewhere(current, valid, option_changes or {})
         stored = TargetFields(
             **{name: getattr(current, name) for name in TargetFields.__dataclass_fields__}
         )

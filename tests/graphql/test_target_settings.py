@@ -222,9 +222,41 @@ async def test_the_url_password_is_write_only(api: Api, db: asyncpg.Connection) 
         assert "type the password again" in refused["message"]
     assert await db.fetchval("SELECT url FROM target") == moved.replace("***", PASSWORD)
 
-    retyped = await update(api, {"id": target_id, "url": "https://monitor:new-one@evil.example/"})
+    retyped = await update(
+        api,
+        {
+            "id": target_id,
+            "url": "https://monitor:new-one@evil.example/",
+            "http": {"headers": [{"name": "X-New", "value": "typed again"}]},
+        },
+    )
     assert retyped["url"] == "https://monitor:***@evil.example/"
     assert await db.fetchval("SELECT url FROM target") == "https://monitor:new-one@evil.example/"
+
+
+async def test_header_values_do_not_follow_the_url_to_another_host(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    given = {**HTTP_INPUT, "url": "https://shop.example/health"}
+    target_id = (await create(api, given))["id"]
+    before = await db.fetchval("SELECT to_jsonb(t)::text FROM target t")
+    for elsewhere in (
+        "https://evil.example/health",
+        "http://shop.example/",
+        "https://shop.example:8443/",
+    ):
+        refused = await update(api, {"id": target_id, "url": elsewhere})
+        assert refused["field"] == "http.headers", elsewhere
+        assert "give the headers again" in refused["message"]
+    assert await db.fetchval("SELECT to_jsonb(t)::text FROM target t") == before
+
+    # Same host: the headers stay. Given again, or dropped, they may go anywhere.
+    await update(api, {"id": target_id, "url": "https://SHOP.example/v2"})
+    assert json.loads(await db.fetchval("SELECT options::text FROM target"))["headers"]
+    dropped = await update(
+        api, {"id": target_id, "url": "https://other.example/", "http": {"headers": []}}
+    )
+    assert (dropped["url"], dropped["http"]["headers"]) == ("https://other.example/", [])
 
 
 def _header_case(headers: list[dict[str, str]]) -> dict[str, Any]:
