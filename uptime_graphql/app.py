@@ -11,10 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from cross_web import HTTPException
+
+# cross-web is Strawberry's HTTP layer (one of its dependencies): the exception its views
+# turn into an HTTP answer.
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import FastAPI, Request, Response, WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET, UnsetType
 
 from uptime_core.db import create_pool
@@ -44,7 +48,7 @@ class NestedTooDeeply(json.JSONDecodeError):
     closes a WebSocket that sends it with 4400, as for any other message that is not JSON)."""
 
     def __init__(self) -> None:
-        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+        super().__init__(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
 
 
 def nested_deeper_than(value: object, limit: int) -> bool:
@@ -101,11 +105,19 @@ class Router(GraphQLRouter[Context, Any]):
         try:
             return self.decode_json(data)
         except NestedTooDeeply as error:
-            log.info("refused a GraphQL request: %s (400)", error.msg)
-            raise HTTPException(400, f"Request JSON is nested too deeply: {error.msg}") from None
+            raise HTTPException(400, f"Request JSON is {error.msg}") from None
         except json.JSONDecodeError:
-            log.info("refused a GraphQL request: not JSON (400)")
             raise HTTPException(400, "Unable to parse request body as JSON") from None
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException as error:
+            # Strawberry's reasons and ours are fixed texts: nothing of the request is in them.
+            log.info("refused a GraphQL request (%d): %s", error.status_code, error.reason)
+            raise
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **options)

@@ -192,11 +192,10 @@ async def refuse(
     text: str,
     headers: dict[str, str] | None = None,
 ) -> None:
-    """Answer ``status`` with ``text``; a WebSocket handshake gets the same answer where the
-    server can send one (uvicorn can), else a plain refusal (403)."""
-    if scope["type"] == "websocket" and "websocket.http.response" not in scope.get(
-        "extensions", {}
-    ):
+    """Answer ``status`` with ``text``. A WebSocket handshake is refused with 403 and no
+    text: uvicorn can send another answer (the ASGI denial response) but then logs an ERROR
+    that the handshake never completed, for what is a client's mistake."""
+    if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
     await PlainTextResponse(text, status_code=status, headers=headers)(scope, receive, send)

@@ -153,7 +153,7 @@ def is_server_error(error: GraphQLError, operation: OperationContext | None) -> 
     if original is None or isinstance(original, GraphQLError):
         return False  # raised as an answer (unauthenticated, bad_input) or by validation
     if operation is None or operation.graphql_document is None:
-        return False  # the document did not parse (nested too deeply for the parser)
+        return False  # the document did not parse
     # A scalar refusing a variable's value (a DateTime that is not one) raises ValueError.
     return not (error.path is None and error.message.startswith("Variable '$"))
 
@@ -165,7 +165,7 @@ def client_error_kind(error: GraphQLError, operation: OperationContext | None) -
     if isinstance(code, str) and _NAME.fullmatch(code):
         return code.lower()
     if operation is None or operation.graphql_document is None:
-        return "syntax"
+        return "syntax"  # graphql-core's parser also refuses documents nested too deeply
     if error.message.startswith("Variable '$"):
         return "variables"
     if error.path is None:
