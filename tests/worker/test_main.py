@@ -49,3 +49,40 @@ async def test_worker_waits_for_migrations_and_says_why(
     assert worker.process.poll() is None, "the worker must wait, not crash"
     assert await worker.stop() == 0
     assert "waiting before checking anything" in worker.output
+
+
+async def test_every_counter_is_exported_from_0_right_after_the_start(
+    database_url: str, start_worker: StartWorker
+) -> None:
+    worker = start_worker(database_url, "w1")
+    await worker.ready()
+    async with httpx.AsyncClient(base_url=worker.health) as client:
+        text = (await client.get("/metrics")).text
+    samples = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    counters = [
+        line.split()[2]
+        for line in text.splitlines()
+        if line.startswith("# TYPE") and "counter" in line
+    ]
+    assert "uptime_worker_leases_released_total" in counters
+    for name in counters:
+        assert any(key.split("{")[0] == name for key in samples), f"{name} has no sample"
+    for name in (
+        "uptime_worker_leases_released_total",
+        "uptime_worker_results_recorded_total",
+        "uptime_worker_results_fenced_total",
+        "uptime_worker_database_outages_total",
+    ):
+        assert samples[name] == "0", name
+    for kind in ("http", "tcp", "icmp"):
+        for status in ("up", "down", "degraded"):
+            assert samples[f'uptime_worker_checks_total{{kind="{kind}",status="{status}"}}'] == "0"
+    for kind in ("webhook", "slack", "email"):
+        for outcome in ("sent", "retried", "failed"):
+            key = f'uptime_worker_deliveries_total{{kind="{kind}",outcome="{outcome}"}}'
+            assert samples[key] == "0", key
+    assert samples["uptime_worker_database_up"] == "1"
+    assert samples["uptime_worker_database_writable"] == "1"
+    assert await worker.stop() == 0
