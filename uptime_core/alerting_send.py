@@ -213,7 +213,7 @@ async def _send_email(
         # Connected here, to an address the policy allows; aiosmtplib keeps the host name for
         # TLS (SNI and certificate verification) and owns the socket from here on.
         sock = await connect_checked(config["host"], config["port"], policy)
-        with sock:  # closed whatever happens (a second close by aiosmtplib is harmless)
+        try:
             await aiosmtplib.send(
                 email,
                 hostname=config["host"],
@@ -224,6 +224,11 @@ async def _send_email(
                 start_tls=security == "starttls",
                 timeout=timeout_seconds,
             )
+        except BaseException:
+            # aiosmtplib's transport owns the socket once connected and closes it itself;
+            # this covers a failure (or cancellation) before or during that hand-over.
+            sock.close()
+            raise
     except aiosmtplib.SMTPRecipientsRefused as error:
         raise SendError(
             f"SMTP server refused the recipients: {_quote(str(error))}", permanent=True
