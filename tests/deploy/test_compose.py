@@ -20,6 +20,7 @@ from tests.deploy.manifests import (
     find,
     settings_from,
 )
+from tests.deploy.test_kubernetes import with_generated_token
 from uptime_core.settings import Settings, is_loopback
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
@@ -87,7 +88,7 @@ def test_the_api_publishes_the_port_it_listens_on_and_can_listen_there(
     compose: dict[str, Any], image_env: Callable[[str], dict[str, str]]
 ) -> None:
     api = compose["services"]["api"]
-    settings = settings_from(service_env(api, image_env))
+    settings = settings_from(with_generated_token(service_env(api, image_env)))
     (published,) = api["ports"]
     host_address, _, container_port = published.rpartition(":")
     assert int(container_port) == settings.api_port
@@ -137,9 +138,10 @@ def test_compose_variables_and_env_example_agree(
     assert used == set(env_example), f"only in compose.yml: {used - set(env_example)}, " + (
         f"only in .env.example: {set(env_example) - used}"
     )
-    # What .env.example sets for the program, the program accepts.
+    # What .env.example sets for the program, the program accepts once its placeholder token
+    # is replaced (and refuses before).
     known = {f"UPTIME_{name.upper()}" for name in Settings.model_fields}
-    settings_from({k: v for k, v in env_example.items() if k in known})
+    settings_from(with_generated_token({k: v for k, v in env_example.items() if k in known}))
 
 
 def test_the_database_url_points_at_the_postgres_service(compose: dict[str, Any]) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+import secrets
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import httpx
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from tests.deploy.conftest import StartProgram
 from tests.deploy.dockerfile import Dockerfile
@@ -33,10 +35,24 @@ from tests.deploy.manifests import (
 )
 from uptime_core.health import READINESS_TIMEOUT_SECONDS
 from uptime_core.probes.validation import MAX_TIMEOUT_SECONDS
-from uptime_core.settings import Settings, is_loopback
+from uptime_core.settings import EXAMPLE_API_TOKENS, Settings, is_loopback
 from uptime_worker.loop import RECORD_GRACE_SECONDS
 
 KUBERNETES_VERSION = "1.32.0"
+
+# deploy/secret.example.yaml and .env.example ship a placeholder token, which the program
+# refuses (an example is no secret). Where a test reads them as a deployment would, the token
+# an operator generates stands in for it.
+GENERATED_TOKEN = secrets.token_hex(32)
+
+
+def with_generated_token(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with its example ``UPTIME_API_TOKEN`` replaced, as the examples tell an operator
+    to; after checking that the program refuses the example as it stands."""
+    assert env.get("UPTIME_API_TOKEN") in EXAMPLE_API_TOKENS, "the example token changed"
+    with pytest.raises(ValidationError, match="example value"):
+        settings_from(env)
+    return {**env, "UPTIME_API_TOKEN": GENERATED_TOKEN}
 
 
 def all_containers(objects: list[Manifest]) -> list[tuple[Manifest, Manifest]]:
@@ -169,7 +185,8 @@ def test_probes_use_the_port_the_program_listens_on(
 ) -> None:
     deployment = find(rendered, "Deployment", name)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    settings = settings_from(container_env(rendered, container, image_env(container["image"])))
+    env = container_env(rendered, container, image_env(container["image"]))
+    settings = settings_from(with_generated_token(env) if name == "api" else env)
     listens_on = getattr(settings, COMPONENTS[name]["port_field"])
     probes = {kind: container[kind] for kind in ("startupProbe", "readinessProbe", "livenessProbe")}
     assert probes["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -187,8 +204,11 @@ def test_the_api_container_has_the_token_a_public_address_needs(
     rendered: list[Manifest], image_env: Callable[[str], dict[str, str]]
 ) -> None:
     (container,) = find(rendered, "Deployment", "api")["spec"]["template"]["spec"]["containers"]
-    settings = settings_from(container_env(rendered, container, image_env(container["image"])))
-    assert settings.api_token is not None and settings.api_token.get_secret_value()
+    env = container_env(rendered, container, image_env(container["image"]))
+    # The Secret's token reaches the container, and only a real one starts it.
+    settings = settings_from(with_generated_token(env))
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == GENERATED_TOKEN
 
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))
@@ -200,6 +220,8 @@ def test_probes_hit_paths_the_program_serves(
 ) -> None:
     (container,) = find(rendered, "Deployment", name)["spec"]["template"]["spec"]["containers"]
     env = container_env(rendered, container, image_env(container["image"]))
+    if name == "api":
+        env = with_generated_token(env)
     program = start_program(container["command"], env, COMPONENTS[name]["port_variable"])
     for kind in ("startupProbe", "livenessProbe"):
         path = container[kind]["httpGet"]["path"]
