@@ -139,10 +139,7 @@ class AddressPolicy:
                 port in self.reserved_ports
                 and (plain.is_loopback or any(plain in net for net in _UNSPECIFIED))
             ):
-                return (
-                    f"{shown} port {port} is this worker's health endpoint "
-                    "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)"
-                )
+                return f"{shown} {_health_endpoint(port)}"
         return None
 
     def check(self, address: str, port: int | None = None, *, host: str | None = None) -> None:
@@ -150,7 +147,8 @@ class AddressPolicy:
         reason = self.refusal(address, port)
         if reason is not None:
             if host is not None and literal_address(host) is None:
-                reason = f"{host} resolves to {reason}"
+                # "2852039166 resolves to 169.254.169.254, which is in a blocked network (...)"
+                reason = f"{host} resolves to {address}, which {reason.removeprefix(address + ' ')}"
             raise AddressBlocked(address, reason)
 
     def check_connected(self, peer: str, local: str, port: int) -> None:
@@ -159,11 +157,14 @@ class AddressPolicy:
         if port in self.reserved_ports and _plain(ipaddress.ip_address(peer)) == _plain(
             ipaddress.ip_address(local)
         ):
-            raise AddressBlocked(
-                peer,
-                f"{peer} port {port} is this worker's health endpoint "
-                "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)",
-            )
+            raise AddressBlocked(peer, f"{peer} {_health_endpoint(port)}")
+
+
+def _health_endpoint(port: int) -> str:
+    return (
+        f"is where this worker's health endpoint listens on port {port} "
+        "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)"
+    )
 
 
 def _plain(address: IPAddress) -> IPAddress:

@@ -139,7 +139,10 @@ async def test_names_and_numeric_spellings_name_what_they_resolved_to(http_peer:
     by_name = await probe(Target("http", url=http_peer.url("/ok", host="2130706433")), NO_LOOPBACK)
     literal = await probe(Target("http", url=http_peer.url("/ok")), NO_LOOPBACK)
 
-    assert by_name.message == f"2130706433 resolves to {REFUSED}"
+    assert by_name.message == (
+        "2130706433 resolves to 127.0.0.1, which is in a blocked network "
+        "(127.0.0.0/8, UPTIME_BLOCKED_NETWORKS)"
+    )
     assert literal.message == REFUSED
     assert literal.resolved_address == "127.0.0.1"
 
@@ -213,7 +216,7 @@ async def test_the_workers_own_health_port_is_refused(
         assert result.error_kind is ErrorKind.BLOCKED, result
         assert result.message is not None
         assert result.message.endswith(
-            f"port {http_peer.port} is this worker's health endpoint "
+            f"is where this worker's health endpoint listens on port {http_peer.port} "
             "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)"
         )
     assert http_peer.connections == 0
