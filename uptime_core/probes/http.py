@@ -127,7 +127,7 @@ async def _judge_response(
             document = json.loads(body)
         except ValueError as exc:
             return observation.failed(
-                ErrorKind.INVALID_RESPONSE, shorten(f"body is not JSON: {exc}")
+                ErrorKind.INVALID_RESPONSE, shorten(f"body is not JSON: {quote(str(exc))}")
             )
         failure = evaluate_json_assertion(
             document, assertion.parsed_path, assertion.operator, assertion.value

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from uptime_core.probes.errors import quote
 from uptime_core.probes.result import CheckStatus, ErrorKind, ProbeResult
 from uptime_core.probes.tls import peer_certificate_expiry
 
@@ -110,7 +111,8 @@ class Observation:
         """httpcore's `trace` extension: follow the phases of each request and keep what they
         reveal (the connected address, the peer certificate)."""
         if name == "connection.connect_tcp.started":
-            self.enter(f"connecting to {info['host']}:{info['port']}")
+            # A redirect hop's host comes from the target's `Location`.
+            self.enter(f"connecting to {quote(str(info['host']))}:{info['port']}")
         elif name == "connection.connect_tcp.complete":
             server_address = info["return_value"].get_extra_info("server_addr")
             if server_address:

@@ -5,8 +5,10 @@ network namespace of its own (test_metadata_namespace.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -220,3 +222,30 @@ async def test_the_workers_own_health_port_is_refused(
             "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)"
         )
     assert http_peer.connections == 0
+
+
+async def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected(
+    http_peer: HttpPeer, tcp_peer: TcpPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: the first answer passes the check, every later one is a blocked address.
+    # Connecting must not look the name up again.
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+    lookups: list[str] = []
+
+    async def rebinding(host: Any, port: Any, **kwargs: Any) -> Any:
+        lookups.append(str(host))
+        answer = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        return await real_getaddrinfo(answer, port, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    policy = AddressPolicy(blocked=(ipaddress.ip_network("169.254.0.0/16"),))
+
+    http = await probe(Target("http", url=f"http://rebind.test:{http_peer.port}/ok"), policy)
+    assert lookups == ["rebind.test"]
+    lookups.clear()
+    tcp = await probe(Target("tcp", host="rebind.test", port=tcp_peer.port), policy)
+
+    assert lookups == ["rebind.test"]
+    assert (http.status, http.resolved_address) == (CheckStatus.UP, "127.0.0.1")
+    assert (tcp.status, tcp.resolved_address) == (CheckStatus.UP, "127.0.0.1")
