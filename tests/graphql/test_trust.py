@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
 import secrets
 import select
@@ -584,3 +585,24 @@ async def test_client_errors_are_one_info_line_without_secrets_or_tracebacks(
         assert secret not in log
     assert "Traceback" not in log
     assert " ERROR " not in log and " WARNING " not in log, log
+
+
+async def test_a_server_error_is_logged_with_its_traceback_but_not_the_request(
+    serve_api: ServeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A database nobody listens on: resolvers fail with an error of the server's own.
+    async with (
+        serve_api(UNREACHABLE_DATABASE, Settings(database_url=UNREACHABLE_DATABASE)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        caplog.clear()
+        caplog.set_level("INFO")
+        query = 'query Shop { targets(search: "SECRETSECRET") { edges { node { id } } } }'
+        answer = await http.post("/graphql", json={"query": query})
+        assert answer.status_code == 200 and answer.json()["errors"]
+    records = [r for r in caplog.records if r.name.startswith(("uptime.api", "strawberry"))]
+    (record,) = records
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    text = logging.Formatter().format(record)
+    assert "Traceback" in text and "operation Shop failed at targets" in text
+    assert "SECRETSECRET" not in text and "search" not in text
