@@ -328,3 +328,37 @@ def test_run_starts_its_database_again_after_five_immediate_stops_and_five_kills
     assert "Failed to restore the pool connection" not in output, output
     assert "exited with code" not in output, output
     assert live_postgres_processes(data_dir / "postgres") == [], output
+
+
+def worker_child(app: RunningUptime) -> int | None:
+    """The pid of `uptime run`'s live worker child, if any."""
+    for child in app.family.children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "worker" in child.cmdline():
+                return child.pid
+        except psutil.Error:
+            continue  # exited meanwhile
+    return None
+
+
+def test_run_starts_a_child_again_that_died(data_dir: Path) -> None:
+    app = start_and_check(data_dir)
+    try:
+        killed = worker_child(app)
+        assert killed is not None, app.output
+        os.kill(killed, signal.SIGKILL)  # as the kernel's OOM killer would
+        # Started again by the supervisor (after 1 s), which keeps the API and the database.
+        deadline = time.monotonic() + 20
+        while worker_child(app) in (None, killed):
+            assert time.monotonic() < deadline, app.output
+            time.sleep(0.05)
+        wait_for_http(f"http://127.0.0.1:{app.worker_port}/readyz", timeout=30)
+        assert app.process.poll() is None, app.output
+        wait_for_http(f"{app.base}/readyz", timeout=5)
+        output = app.stop(signal.SIGTERM)
+    except BaseException:
+        app.kill()
+        raise
+    assert "the worker process exited with code -9; starting it again in 1 s" in output, output
+    assert "started the worker process again" in output, output
+    assert live_postgres_processes(data_dir / "postgres") == [], output
