@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from uptime_core.address_policy import AddressPolicy
+from uptime_core.address_policy import AddressBlocked, AddressPolicy
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
@@ -68,6 +68,12 @@ async def probe_tcp(
         except BaseException:  # cancelled by the timeout
             sock.close()
             raise
+        try:
+            # The machine's own address on the health port (a worker listening everywhere).
+            policy.check_connected(address[0], sock.getsockname()[0], port)
+        except AddressBlocked as refusal:
+            sock.close()
+            raise ProbeFailure(ErrorKind.BLOCKED, refusal.message) from None
         try:
             if options.tls:
                 await _handshake(loop, sock, host, options, observation)

@@ -5,6 +5,8 @@ and the probes and a webhook send aimed at it in every spelling.
     python tests/core/probes/metadata_lab.py probe   # prints one JSON report
     python tests/core/probes/metadata_lab.py serve   # serves until stdin closes, then
                                                      # prints how many connections it had
+    python tests/core/probes/metadata_lab.py own-address  # probes a "health endpoint" on
+                                                     # OWN_ADDRESS, this machine's address
 
 Not a test module itself: it is started with `ip netns exec`, as root, by the tests.
 """
@@ -22,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from tests.support.peers import Target, respond
 
 METADATA = "169.254.169.254"
+# An address of the namespace's own (on its loopback interface, outside 127.0.0.0/8).
+OWN_ADDRESS = "10.200.0.1"
+HEALTH_PORT = 8001
 SECRET = "FAKE-SECRET-wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY-" + "s" * 60
 CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials/uptime-role"
 # The assertion the security review used: it made the probe quote the secret back.
@@ -45,6 +50,18 @@ HOST_SPELLINGS = {
 
 class Counter:
     connections = 0
+    health_requests = 0
+
+
+async def _health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        Counter.health_requests += 1
+        await respond(writer, 200, b"uptime_worker_up 1")
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
 
 
 async def _metadata(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -125,6 +142,22 @@ async def _probe_all() -> dict[str, Any]:
     return {"results": results, "metadata_connections": Counter.connections}
 
 
+async def _own_address() -> dict[str, Any]:
+    from uptime_core.probes import probe
+
+    health = await asyncio.start_server(_health, "0.0.0.0", HEALTH_PORT)
+    other = await asyncio.start_server(_metadata, "0.0.0.0", HEALTH_PORT + 1)
+    results = {
+        "http health": _row(await probe(Target("http", url=f"http://{OWN_ADDRESS}:8001/m"))),
+        "tcp health": _row(await probe(Target("tcp", host=OWN_ADDRESS, port=HEALTH_PORT))),
+        "http other": _row(await probe(Target("http", url=f"http://{OWN_ADDRESS}:8002/m"))),
+        "tcp other": _row(await probe(Target("tcp", host=OWN_ADDRESS, port=HEALTH_PORT + 1))),
+    }
+    health.close()
+    other.close()
+    return {"results": results, "health_requests": Counter.health_requests}
+
+
 async def _serve() -> None:
     server = await asyncio.start_server(_metadata, METADATA, 80)
     print("ready", flush=True)
@@ -136,5 +169,7 @@ async def _serve() -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "probe":
         print(json.dumps(asyncio.run(_probe_all())))
+    elif sys.argv[1] == "own-address":
+        print(json.dumps(asyncio.run(_own_address())))
     else:
         asyncio.run(_serve())

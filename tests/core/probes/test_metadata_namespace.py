@@ -25,6 +25,7 @@ from tests.core.probes.metadata_lab import (
     HOST_SPELLINGS,
     HTTP_SPELLINGS,
     METADATA,
+    OWN_ADDRESS,
     READ_SECRET,
     SECRET,
 )
@@ -54,6 +55,7 @@ def metadata_namespace() -> Iterator[str]:
     try:
         _ip("-n", namespace, "link", "set", "lo", "up")
         _ip("-n", namespace, "addr", "add", f"{METADATA}/32", "dev", "lo")
+        _ip("-n", namespace, "addr", "add", f"{OWN_ADDRESS}/32", "dev", "lo")
         yield namespace
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -76,9 +78,9 @@ def _start_in_namespace(namespace: str, *command: str, **popen: Any) -> subproce
     return subprocess.Popen(_in_namespace(namespace, *command), cwd=REPO, **popen)
 
 
-def _run_lab(namespace: str, **settings: str) -> dict[str, Any]:
+def _run_lab(namespace: str, mode: str = "probe", **settings: str) -> dict[str, Any]:
     completed = subprocess.run(
-        _in_namespace(namespace, sys.executable, str(LAB_SCRIPT), "probe"),
+        _in_namespace(namespace, sys.executable, str(LAB_SCRIPT), mode),
         env=_environment(**settings),
         cwd=REPO,
         capture_output=True,
@@ -137,6 +139,30 @@ def test_allowed_networks_re_allow_the_metadata_address(metadata_namespace: str)
     assert results["tcp dotted"][:2] == ["up", None]
     assert results["icmp dotted"][:2] == ["up", None]
     assert report["metadata_connections"] > 0
+
+
+def test_the_health_port_on_the_machines_own_address_is_refused(metadata_namespace: str) -> None:
+    # The health endpoint listens on every interface; OWN_ADDRESS is not loopback, but a
+    # connection to it from here has the same address at both ends.
+    report = _run_lab(
+        metadata_namespace,
+        "own-address",
+        UPTIME_WORKER_HEALTH_HOST="0.0.0.0",
+        UPTIME_WORKER_HEALTH_PORT="8001",
+    )
+    results = report["results"]
+
+    for name in ("http health", "tcp health"):
+        status, kind, message, _ = results[name]
+        assert (status, kind) == ("down", "blocked"), (name, message)
+        assert message == (
+            f"{OWN_ADDRESS} is where this worker's health endpoint listens on port 8001 "
+            "(UPTIME_WORKER_HEALTH_HOST, UPTIME_WORKER_HEALTH_PORT)"
+        )
+    assert results["http other"][:2] == ["up", None]
+    assert results["tcp other"][:2] == ["up", None]
+    # The HTTP probe connected (that is how it saw both ends) but sent no request.
+    assert report["health_requests"] == 0
 
 
 async def test_a_worker_in_the_namespace_records_blocked_without_the_secret(
