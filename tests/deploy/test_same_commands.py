@@ -25,25 +25,26 @@ EXPECTED = {
 
 
 class FakeChild:
-    """Stands in for a spawned process; exits at once so `uptime run` stops supervising."""
+    """Stands in for a spawned process; exits at once with code 2 (a configuration error, which
+    `uptime run` does not start again), so `uptime run` stops supervising."""
 
     def __init__(self, argv: list[str], **_: Any) -> None:
         self.argv = argv
 
     def poll(self) -> int:
-        return 0
+        return 2
 
 
 def what_uptime_run_starts(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The `uptime` commands `uptime run` performs: the migration it runs in-process, then the
-    subcommands it spawns (`python -m uptime_core.cli <subcommand>`, i.e. `uptime <subcommand>`)."""
+    subcommands it spawns (`python -m uptime_core <subcommand>`, i.e. `uptime <subcommand>`)."""
     performed: list[list[str]] = []
 
     def migrate(url: str, settings: Settings) -> None:
         performed.append(["uptime", "migrate"])
 
     def spawn(argv: list[str], **kwargs: Any) -> FakeChild:
-        assert argv[:3] == [sys.executable, "-m", "uptime_core.cli"], argv
+        assert argv[:3] == [sys.executable, "-m", "uptime_core"], argv
         performed.append(["uptime", *argv[3:]])
         return FakeChild(argv, **kwargs)
 
@@ -58,7 +59,7 @@ def what_uptime_run_starts(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 def test_the_uptime_script_is_the_cli_that_run_spawns() -> None:
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "uptime"]
-    assert script.value == "uptime_core.cli:main"
+    assert script.value == "uptime_core.entry:main"
 
 
 def test_make_run_runs_uptime_run() -> None:
