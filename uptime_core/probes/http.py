@@ -13,6 +13,7 @@ from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import HttpOptions, IpFamily
 from uptime_core.probes.result import ErrorKind, ProbeResult
 from uptime_core.probes.tls import client_ssl_context
+from uptime_core.probes.validation import redact_password
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "uptime-probe/0.1"
@@ -69,11 +70,14 @@ async def probe_http(
 
 
 def _redirect_message(visited: list[str], next_url: str, options: HttpOptions) -> str:
+    # A URL's password is write-only: messages reach the API, incidents and notifications.
     if next_url in visited:
         cycle_start = len(visited) - 1 - visited[::-1].index(next_url)
         loop = [*visited[cycle_start:], next_url]
-        return shorten(f"redirect loop: {' -> '.join(quote(url) for url in loop)}")
-    return shorten(f"more than {options.max_redirects} redirects (last to {quote(next_url)})")
+        hops = " -> ".join(quote(redact_password(url)) for url in loop)
+        return shorten(f"redirect loop: {hops}")
+    last = quote(redact_password(next_url))
+    return shorten(f"more than {options.max_redirects} redirects (last to {last})")
 
 
 async def _read_body(response: httpx.Response) -> tuple[bytes, bool]:

@@ -129,6 +129,19 @@ async def test_redirect_loop_is_named_as_a_loop(http_peer: HttpPeer) -> None:
     assert http_peer.connections == 11
 
 
+async def test_redirect_messages_never_show_the_url_password(http_peer: HttpPeer) -> None:
+    url = http_peer.url("/loop/a").replace("://", "://monitor:pa55w0rd@")
+    loop = await probe(Target("http", url=url))
+    too_many = await probe(
+        Target("http", url=url.replace("/loop/a", "/redirect/3"), options={"maxRedirects": 1})
+    )
+
+    for result in (loop, too_many):
+        assert result.error_kind is ErrorKind.TOO_MANY_REDIRECTS
+        assert result.message is not None and "pa55w0rd" not in result.message
+        assert "monitor:***@" in result.message
+
+
 async def test_redirects_not_followed_when_disabled(http_peer: HttpPeer) -> None:
     target = Target("http", url=http_peer.url("/redirect/3"), options={"followRedirects": False})
     result = await probe(target)
