@@ -67,6 +67,16 @@ def host_of(authority: str) -> str | None:
     return host.removesuffix(".") or None
 
 
+def origin_host(origin: str) -> str | None:
+    """The host of an ``Origin`` (``http://name:port``); None for ``null`` or anything but an
+    http(s) origin."""
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return None
+    return host_of(parts.netloc) if parts.scheme.lower() in ("http", "https") else None
+
+
 def is_local_name(host: str) -> bool:
     """``localhost``, ``*.localhost``, 127.0.0.0/8 or ::1: names only this machine answers."""
     return is_loopback(host) or host.endswith(".localhost")
@@ -89,12 +99,14 @@ class HostGuard:
         host = headers.get("host")
         origin = headers.get("origin")
         if not self.token_configured:
-            if not self.allowed(host_of(host or "")):
-                return 421, HOST_NOT_ALLOWED, "Host not allowed without a token"
+            name = host_of(host or "")
+            if not self.allowed(name):
+                # Only a name host_of accepted is logged: the header is the client's text.
+                return 421, HOST_NOT_ALLOWED, f"Host {name or '(malformed)'} not allowed"
             if origin is not None:
-                parts = urlsplit(origin)
-                if parts.scheme not in ("http", "https") or not self.allowed(host_of(parts.netloc)):
-                    return 403, ORIGIN_NOT_ALLOWED, "Origin not allowed without a token"
+                origin_name = origin_host(origin)
+                if not self.allowed(origin_name):
+                    return 403, ORIGIN_NOT_ALLOWED, f"Origin {origin_name or '(other)'} not allowed"
         if (
             websocket
             and origin is not None
@@ -113,7 +125,7 @@ class HostGuard:
             await self.app(scope, receive, send)
             return
         status, answer, reason = refused
-        log.info("refused %s %s: %s (%d)", _kind(scope), scope["path"], reason, status)
+        log.info("refused %s: %.100s (%d)", _request(scope), reason, status)
         await refuse(scope, receive, send, status, answer)
 
 
@@ -156,19 +168,16 @@ class BodyLimit:
             await self.app(scope, counting_receive, watching_send)
         except _BodyTooLarge:
             if response_started:
-                log.info("cut %s %s: body over %d bytes", _kind(scope), scope["path"], received)
+                log.info("cut %s: body over %d bytes", _request(scope), received)
                 return
             await self.too_large(scope, receive, send, f"over {self.max_bytes} bytes streamed")
         except ClientDisconnect:
             log.info(
-                "client went away during %s %s after %d bytes of its body",
-                _kind(scope),
-                scope["path"],
-                received,
+                "client went away during %s after %d bytes of its body", _request(scope), received
             )
 
     async def too_large(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
-        log.info("refused %s %s: body %s (413)", _kind(scope), scope["path"], what)
+        log.info("refused %s: body %s (413)", _request(scope), what)
         answer = (
             f"request body too large: at most {self.max_bytes} bytes (UPTIME_API_MAX_BODY_BYTES)\n"
         )
@@ -180,8 +189,10 @@ class _BodyTooLarge(Exception):
     """Raised from ``receive`` into the application, which stops reading."""
 
 
-def _kind(scope: Scope) -> str:
-    return "WebSocket" if scope["type"] == "websocket" else str(scope["method"])
+def _request(scope: Scope) -> str:
+    # The path is the client's text, percent-decoded: quoted and cut, it stays one short line.
+    method = "WebSocket" if scope["type"] == "websocket" else str(scope["method"])
+    return f"{method} {str(scope['path'])[:100]!r}"
 
 
 async def refuse(
