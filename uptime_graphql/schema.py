@@ -210,10 +210,7 @@ class Schema(strawberry.Schema):
 
 def _operation_name(execution_context: OperationContext | None) -> str:
     # The name the client gave, if it is a GraphQL name (anything else could be any text).
-    try:
-        name = execution_context.operation_name if execution_context is not None else None
-    except Exception:
-        name = None
+    name = execution_context.operation_name if execution_context is not None else None
     return name if name is not None and _NAME.fullmatch(name) else "(anonymous)"
 
 

@@ -530,6 +530,18 @@ async def test_client_errors_are_one_info_line_without_secrets_or_tracebacks(
                 assert "refused" in line
                 if headers is not right:
                     assert "unauthenticated" in line
+        # A scalar refusing a variable's value (it raises inside graphql-core's coercion).
+        window = {"name": "w", "kind": "ONCE", "startsAt": "SECRETSECRET", "endsAt": "x"}
+        answer = await post(
+            {
+                "query": "mutation ($input: CreateMaintenanceWindowInput!) "
+                "{ createMaintenanceWindow(input: $input) { __typename } }",
+                "variables": {"input": window},
+            },
+            right,
+        )
+        assert answer.status_code == 200 and answer.json()["errors"], answer.text
+        assert "variables" in await one_info_line("bad scalar")
         # A syntax error quoting the secret in the source around it.
         answer = await post({"query": CREATE_TARGET_INLINE.replace("{ __typename }", "{")}, right)
         assert answer.json()["errors"]
