@@ -51,7 +51,6 @@ class DatabaseHealth:
         self.writable = asyncio.Event()
         self.writable.set()
         self.expire_pending = False
-        metrics.database_up.set(1)
         metrics.database_writable.set(1)
 
     def failed(self, path: str, error: BaseException, *, writing: bool = False) -> None:

@@ -81,7 +81,10 @@ class CheckLoop:
     health: DatabaseHealth | None = None
 
     def __post_init__(self) -> None:
-        self.database = self.health or DatabaseHealth(self.metrics, self.pool)
+        if self.health is None:  # on its own (tests): connected, as far as it knows
+            self.health = DatabaseHealth(self.metrics, self.pool)
+            self.metrics.database_up.set(1)
+        self.database = self.health
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
