@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -173,14 +174,25 @@ def client_error_kind(error: GraphQLError, operation: OperationContext | None) -
     return "refused"
 
 
+def describe_exception(error: BaseException) -> str:
+    """The exception's type, and its message only where that cannot hold a request's values:
+    an OS-level error (a refused connection, a timeout) says what failed, where a DataError or
+    a pydantic ValidationError would quote the input (a Slack URL, a header value)."""
+    name = f"{type(error).__module__}.{type(error).__qualname__}"
+    if isinstance(error, OSError | TimeoutError):
+        return f"{name}: {error}"
+    return name
+
+
 class Schema(strawberry.Schema):
     """Strawberry's schema, logging errors without the request in them.
 
     Strawberry logs each error at ERROR as graphql-core prints it: the message, which quotes
     variable values, and the lines of the query around it (so a secret in a mutation next to a
     typo reached the log). Here a request's client errors are one INFO line naming their kinds;
-    an exception of our own is an ERROR with its traceback, the operation's name and the path,
-    never the query text or variables."""
+    an exception of our own is an ERROR with its traceback (the frames and the exception's type;
+    its message only where it cannot quote the input), the operation's name and the path, never
+    the query text or variables."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: OperationContext | None = None
@@ -188,14 +200,14 @@ class Schema(strawberry.Schema):
         operation = _operation_name(execution_context)
         kinds: dict[str, int] = {}
         for error in errors:
-            if is_server_error(error, execution_context):
+            if is_server_error(error, execution_context) and error.original_error is not None:
                 original = error.original_error
                 log.error(
-                    "GraphQL operation %s failed at %s: %s",
+                    "GraphQL operation %s failed at %s: %s\nTraceback (most recent call last):\n%s",
                     operation,
                     ".".join(str(part) for part in error.path or ()) or "-",
-                    type(original).__name__,
-                    exc_info=original,
+                    describe_exception(original),
+                    "".join(traceback.format_tb(original.__traceback__)).rstrip(),
                 )
             else:
                 kind = client_error_kind(error, execution_context)

@@ -19,10 +19,12 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from graphql import GraphQLError
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin, Subprotocol
@@ -33,6 +35,7 @@ from tests.support.wait import poll_until
 from uptime_core.settings import EXAMPLE_API_TOKENS, Settings
 from uptime_graphql.context import token_matches
 from uptime_graphql.guards import host_of, is_local_name
+from uptime_graphql.schema import schema
 
 TOKEN = secrets.token_hex(32)
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/SECRETSECRET"
@@ -341,14 +344,14 @@ async def test_without_a_token_a_rebinding_host_is_refused_everywhere(
         # WebSockets: the upgrade is refused (403: see guards.refuse), with or without Origin.
         ws_url = url.replace("http://", "ws://") + "/graphql"
         evil_ws_url = f"ws://evil.example:{port}/graphql"
-        for origin in (Origin(f"http://evil.example:{port}"), None):
+        for ws_origin in (Origin(f"http://evil.example:{port}"), None):
             with pytest.raises(InvalidStatus) as refused:
                 async with connect(
                     evil_ws_url,
                     host="127.0.0.1",
                     port=int(port),
                     subprotocols=WS_PROTOCOL,
-                    origin=origin,
+                    origin=ws_origin,
                 ):
                     pass
             assert refused.value.response.status_code == 403
@@ -615,7 +618,28 @@ async def test_a_server_error_is_logged_with_its_traceback_but_not_the_request(
         assert answer.status_code == 200 and answer.json()["errors"]
     records = [r for r in caplog.records if r.name.startswith(("uptime.api", "strawberry"))]
     (record,) = records
-    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert record.levelname == "ERROR"
     text = logging.Formatter().format(record)
-    assert "Traceback" in text and "operation Shop failed at targets" in text
+    assert "operation Shop failed at targets" in text
+    assert "Traceback" in text and 'File "' in text  # the frames, to find the fault
+    assert "ConnectionRefusedError: " in text  # an OS error's message says what failed
     assert "SECRETSECRET" not in text and "search" not in text
+
+
+def test_a_server_error_quoting_the_input_is_logged_without_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An exception whose message quotes a value (as asyncpg's DataError or pydantic's
+    # ValidationError do): its type and frames are logged, never its message.
+    try:
+        raise ValueError(f"invalid input for query argument $1: {SLACK_URL!r}")
+    except ValueError as raised:
+        error = GraphQLError(str(raised), path=["createChannel"], original_error=raised)
+    operation = SimpleNamespace(graphql_document=object(), operation_name="Create")
+    caplog.set_level("INFO", logger="uptime.api")
+    schema.process_errors([error], operation)  # type: ignore[arg-type]
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert record.levelname == "ERROR" and "operation Create failed at createChannel" in text
+    assert "builtins.ValueError" in text and "Traceback" in text
+    assert "SECRETSECRET" not in text
