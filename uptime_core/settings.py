@@ -90,7 +90,8 @@ class Settings(BaseSettings):
         default_factory=lambda: [ipaddress.ip_network(n) for n in DEFAULT_BLOCKED_NETWORKS],
         description=(
             "Comma-separated CIDR networks probes and notification sends may not connect to "
-            "(checked against the resolved address); empty blocks nothing."
+            "(checked against the resolved address); replaces the default list; empty blocks "
+            "nothing."
         ),
     )
     allowed_networks: Annotated[list[Network], NoDecode] = Field(
@@ -182,7 +183,24 @@ class Settings(BaseSettings):
     @classmethod
     def _host_list(cls, value: object) -> object:
         if isinstance(value, str):
-            return [host.strip().lower() for host in value.split(",") if host.strip()]
+            value = [host.strip().lower() for host in value.split(",") if host.strip()]
+        if isinstance(value, list | tuple):
+            hosts = []
+            for host in value:
+                if not isinstance(host, str):
+                    return value
+                try:  # an IPv6 address, with or without brackets, as the Host rule compares it
+                    hosts.append(str(ipaddress.ip_address(host.strip("[]"))))
+                    continue
+                except ValueError:
+                    pass
+                if any(c in host for c in ":/@ []"):
+                    raise ValueError(
+                        f"has {host!r}: list host names or addresses only, like "
+                        "status.example.com (no scheme, port or path)"
+                    )
+                hosts.append(host.removesuffix("."))
+            return hosts
         return value
 
     @field_validator("blocked_networks", "allowed_networks", mode="before")
