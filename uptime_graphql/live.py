@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from uptime_core.db import libpq_url
+from uptime_core.db import describe_error, libpq_url
 from uptime_core.scheduling import EVENTS_CHANNEL
 from uptime_core.targets import CHECK_COLUMNS, CheckRow
 
@@ -211,27 +212,38 @@ class LiveEvents:
     # -- listening --------------------------------------------------------------------------
 
     async def _listen_forever(self) -> None:
+        # An outage is logged once when it starts and once when it ends, not at every retry.
         delay = 0.5
+        down_since: float | None = None
         while True:
             try:
                 connection = await asyncpg.connect(libpq_url(self.database_url), timeout=10)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                log.warning("live events: cannot listen (%s); retrying in %.0f s", error, delay)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                if down_since is None:
+                    down_since = time.monotonic()
+                    log.warning("live events: cannot listen (%s); retrying", describe_error(error))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
                 continue
             delay = 0.5
+            if down_since is not None:
+                log.info("live events: listening again after %.0f s", time.monotonic() - down_since)
+                down_since = None
             closed = asyncio.Event()
             connection.add_termination_listener(functools.partial(_set, closed))
             try:
                 await connection.add_listener(EVENTS_CHANNEL, self._notified)
                 self.listening.set()
                 await closed.wait()
+                down_since = time.monotonic()
                 log.warning("live events: the listening connection closed; reconnecting")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                down_since = time.monotonic()
+                log.warning("live events: cannot listen (%s); retrying", describe_error(error))
             finally:
                 self.listening.clear()
                 if not connection.is_closed():
-                    await connection.close()
+                    connection.terminate()
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         if self.notifications.full():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
 import random
-from datetime import datetime, timedelta
+import sys
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -336,3 +339,22 @@ def test_histogram_buckets_cover_every_latency() -> None:
     assert bucket_bounds(HISTOGRAM_BUCKETS - 1)[1] == math.inf
     for index in range(HISTOGRAM_BUCKETS - 1):
         assert bucket_bounds(index)[1] == pytest.approx(bucket_bounds(index + 1)[0])
+
+
+async def test_uptime_stats_rebuild_reports_each_rollup_by_its_name(database_url: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uptime_core",
+        "stats",
+        "rebuild",
+        "--since",
+        f"{datetime.now(UTC):%Y-%m-%d}",
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert [line.split(" rollups from ")[0] for line in lines] == ["hourly", "daily"], lines

@@ -157,3 +157,13 @@ def test_dockerignore_lets_in_exactly_what_the_dockerfiles_copy(
         assert (REPO / source).exists(), source
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     assert "*" in ignored and not fnmatch.filter(allowed, ".env*")
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_the_final_stage_installs_netbase_itself(
+    dockerfiles: dict[str, Dockerfile], image: str
+) -> None:
+    # aioping reads /etc/protocols when it is imported (the API imports it through the probes'
+    # validation): the image must not rely on a base image that happens to ship netbase.
+    runs = " ".join(run.arguments for run in dockerfiles[image].final.all("RUN"))
+    assert re.search(r"apt-get install [^&]*\bnetbase\b", runs), runs
