@@ -17,6 +17,7 @@ from uptime_core.probes.validation import redact_password
 
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "uptime-probe/0.1"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _LOCAL_ADDRESS = {IpFamily.ANY: None, IpFamily.IPV4: "0.0.0.0", IpFamily.IPV6: "::"}
 # No keep-alive: every check pays for DNS, connect and TLS, as a first visitor would.
 _LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=0)
@@ -43,6 +44,7 @@ async def probe_http(
             content=options.body.encode() if options.body is not None else None,
             extensions={"trace": observation.on_httpcore_event},
         )
+        target_url = request.url
         visited = [str(request.url)]
         while True:
             # The certificate reported is the one of the final hop's server.
@@ -66,7 +68,35 @@ async def probe_http(
                     ErrorKind.TOO_MANY_REDIRECTS, _redirect_message(visited, next_url, options)
                 )
             visited.append(next_url)
-            request = next_request
+            request = _without_secrets(next_request, target_url, options)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
+
+
+def _without_secrets(
+    request: httpx.Request, target_url: httpx.URL, options: HttpOptions
+) -> httpx.Request:
+    """A redirect hop as httpx built it, less what the target stores as secret (its header
+    values, its body, its URL's user and password) when the hop leaves the scheme, host and
+    port of the target's URL: httpx itself drops only Authorization and Cookie, and keeps a
+    307/308's body. Once dropped, nothing comes back on a later hop."""
+    if _origin(request.url) == _origin(target_url):
+        return request
+    headers = request.headers.copy()
+    for name in options.headers:
+        if name.lower() != "host":  # httpx already set it to the hop's host
+            headers.pop(name, None)
+    # From the URL's user info, which httpx keeps on a same-host upgrade to https.
+    headers.pop("Authorization", None)
+    url = request.url
+    if url.userinfo and url.userinfo == target_url.userinfo:
+        url = url.copy_with(username=None, password=None)
+    # A request without a body: a POST kept by a 307/308 goes on with Content-Length: 0.
+    headers.pop("Content-Length", None)
+    headers.pop("Transfer-Encoding", None)
+    return httpx.Request(request.method, url, headers=headers, extensions=request.extensions)
 
 
 def _redirect_message(visited: list[str], next_url: str, options: HttpOptions) -> str:
