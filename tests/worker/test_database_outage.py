@@ -155,14 +155,22 @@ async def test_two_workers_live_through_five_immediate_stops_and_five_kills(
         await asyncio.to_thread(server.stop)
 
 
-REFUSE_WRITES = """
-CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+# The trigger is made before the worker starts, and the disk is "filled" and "freed" by
+# replacing its function: DDL on check_result while the worker inserts could deadlock with it.
+WRITES_FUNCTION = """
+CREATE OR REPLACE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'could not extend file "base/16384/16385": No space left on device'
-        USING ERRCODE = 'disk_full', HINT = 'Check free disk space.';
-END $$;
+    {body}
+END $$
+"""
+DISK_FULL = WRITES_FUNCTION.format(
+    body="""RAISE EXCEPTION 'could not extend file "base/16384/16385": No space left on device'
+        USING ERRCODE = 'disk_full', HINT = 'Check free disk space.';"""
+)
+DISK_FREE = WRITES_FUNCTION.format(body="RETURN NEW;")
+WRITES_TRIGGER = """
 CREATE TRIGGER disk_full BEFORE INSERT ON check_result
-    FOR EACH ROW EXECUTE FUNCTION refuse_writes();
+    FOR EACH ROW EXECUTE FUNCTION refuse_writes()
 """
 
 
@@ -171,13 +179,15 @@ async def test_a_database_that_cannot_write_is_an_outage_readyz_and_metrics_show
 ) -> None:
     # PostgreSQL's own answer to a full disk (SQLSTATE 53100, "could not extend file"), raised
     # by the server for every result the worker records.
+    await db.execute(DISK_FREE)
+    await db.execute(WRITES_TRIGGER)
     worker = start_worker(database_url, "w1")
     await worker.ready()
     await insert_targets(
         db, [TargetSpec(kind="tcp", host="127.0.0.1", port=tcp_server.port, timeout_seconds=1)] * 5
     )
     await poll_until(lambda: db.fetchval("SELECT count(*) FROM check_result"), bool, within=10)
-    await db.execute(REFUSE_WRITES)
+    await db.execute(DISK_FULL)
 
     status, reason = await poll_until(lambda: readiness(worker), lambda r: r[0] == 503, within=10)
     assert status == 503
@@ -195,7 +205,7 @@ async def test_a_database_that_cannot_write_is_an_outage_readyz_and_metrics_show
     assert worker.process.poll() is None, worker.output
     recorded_while_full = await db.fetchval("SELECT count(*) FROM check_result")
 
-    await db.execute("DROP TRIGGER disk_full ON check_result")
+    await db.execute(DISK_FREE)
     status, _ = await poll_until(lambda: readiness(worker), lambda r: r[0] == 200, within=10)
     assert status == 200
     assert (await metrics(worker))["uptime_worker_database_writable"] == 1
