@@ -230,21 +230,27 @@ def _origin(url: str | None) -> tuple[str, str] | None:
 def _refuse_secrets_elsewhere(
     current: TargetRow, valid: TargetFields, option_changes: Mapping[str, Any]
 ) -> None:
-    """Stored header values are write-only: a URL moved to another scheme, host or port must
-    not take them along unseen (whoever moves it could read them at the new host). They are
-    kept only when given again (or dropped with an empty list)."""
-    if valid.kind != "http" or current.kind != "http" or "headers" in option_changes:
+    """Stored header values and the body are write-only: a URL moved to another scheme, host
+    or port must not take them along unseen (whoever moves it could read them at the new
+    host). Each is kept only when given again (or dropped: an empty header list, a null
+    body)."""
+    if valid.kind != "http" or current.kind != "http":
         return
-    if current.options.get("headers") and _origin(valid.url) != _origin(current.url):
-        raise TargetSettingsError(
-            [
-                FieldError(
-                    "options.headers",
-                    "the URL now points at another host: give the headers again (their values "
-                    "are not shown), or an empty list to drop them",
-                )
-            ]
-        )
+    if _origin(valid.url) == _origin(current.url):
+        return
+    problems = [
+        FieldError(f"options.{option}", f"the URL now points at another host: {fix}")
+        for option, fix in _SECRET_OPTIONS.items()
+        if current.options.get(option) and option not in option_changes
+    ]
+    if problems:
+        raise TargetSettingsError(problems)
+
+
+_SECRET_OPTIONS = {
+    "headers": "give the headers again (their values are not shown), or an empty list to drop them",
+    "body": "give the body again (it is not shown), or null to drop it",
+}
 
 
 async def update_target(

@@ -227,24 +227,24 @@ async def test_the_url_password_is_write_only(api: Api, db: asyncpg.Connection) 
         {
             "id": target_id,
             "url": "https://monitor:new-one@evil.example/",
-            "http": {"headers": [{"name": "X-New", "value": "typed again"}]},
+            "http": {"headers": [{"name": "X-New", "value": "typed again"}], "body": "{}"},
         },
     )
     assert retyped["url"] == "https://monitor:***@evil.example/"
     assert await db.fetchval("SELECT url FROM target") == "https://monitor:new-one@evil.example/"
 
 
+ELSEWHERE = ("https://evil.example/health", "http://shop.example/", "https://shop.example:8443/")
+
+
 async def test_header_values_do_not_follow_the_url_to_another_host(
     api: Api, db: asyncpg.Connection
 ) -> None:
-    given = {**HTTP_INPUT, "url": "https://shop.example/health"}
+    no_body = {name: value for name, value in HTTP_INPUT["http"].items() if name != "body"}
+    given = {**HTTP_INPUT, "url": "https://shop.example/health", "http": no_body}
     target_id = (await create(api, given))["id"]
     before = await db.fetchval("SELECT to_jsonb(t)::text FROM target t")
-    for elsewhere in (
-        "https://evil.example/health",
-        "http://shop.example/",
-        "https://shop.example:8443/",
-    ):
+    for elsewhere in ELSEWHERE:
         refused = await update(api, {"id": target_id, "url": elsewhere})
         assert refused["field"] == "http.headers", elsewhere
         assert "give the headers again" in refused["message"]
@@ -257,6 +257,46 @@ async def test_header_values_do_not_follow_the_url_to_another_host(
         api, {"id": target_id, "url": "https://other.example/", "http": {"headers": []}}
     )
     assert (dropped["url"], dropped["http"]["headers"]) == ("https://other.example/", [])
+
+
+async def test_the_body_does_not_follow_the_url_to_another_host(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    body = HTTP_INPUT["http"]["body"]
+    given = {**HTTP_INPUT, "url": "https://shop.example/health", "http": {"body": body}}
+    target_id = (await create(api, given))["id"]
+    before = await db.fetchval("SELECT to_jsonb(t)::text FROM target t")
+    for elsewhere in ELSEWHERE:
+        refused = await update(api, {"id": target_id, "url": elsewhere})
+        assert refused["field"] == "http.body", elsewhere
+        assert "give the body again" in refused["message"]
+    assert await db.fetchval("SELECT to_jsonb(t)::text FROM target t") == before
+
+    # Same host: the body stays. Given again, or removed, it may go anywhere.
+    await update(api, {"id": target_id, "url": "https://SHOP.example/v2"})
+    assert json.loads(await db.fetchval("SELECT options::text FROM target"))["body"] == body
+    retyped = await update(
+        api, {"id": target_id, "url": "https://other.example/", "http": {"body": "{}"}}
+    )
+    assert (retyped["url"], retyped["http"]["hasBody"]) == ("https://other.example/", True)
+    removed = await update(
+        api, {"id": target_id, "url": "https://third.example/", "http": {"body": None}}
+    )
+    assert (removed["url"], removed["http"]["hasBody"]) == ("https://third.example/", False)
+
+
+async def test_moving_a_url_names_both_the_headers_and_the_body(
+    api: Api, db: asyncpg.Connection
+) -> None:
+    target_id = (await create(api, {**HTTP_INPUT, "url": "https://shop.example/"}))["id"]
+
+    refused = await update(api, {"id": target_id, "url": "https://evil.example/"})
+
+    assert [p["field"] for p in refused["problems"]] == ["http.headers", "http.body"]
+    half = await update(
+        api, {"id": target_id, "url": "https://evil.example/", "http": {"headers": []}}
+    )
+    assert [p["field"] for p in half["problems"]] == ["http.body"]
 
 
 def _header_case(headers: list[dict[str, str]]) -> dict[str, Any]:
