@@ -10,7 +10,8 @@ in no network of ``UPTIME_ALLOWED_NETWORKS``. Every spelling of an address is ch
 address it stands for: names and the decimal, hex and short IPv4 forms go through the
 resolver (which turns ``2852039166`` or ``169.254.43518`` into ``169.254.169.254``), an
 IPv4-mapped IPv6 address is checked as its IPv4 address, and the IPv4 address embedded in a
-NAT64 (``64:ff9b::/96``) or 6to4 (``2002::/16``) address is checked as well. Probes are also
+NAT64 (``64:ff9b::/96``, local-use ``64:ff9b:1::/48``), IPv4-compatible (``::a.b.c.d``) or
+6to4 (``2002::/16``) address is checked as well. Probes are also
 refused the worker's own health endpoint (``UPTIME_WORKER_HEALTH_HOST`` and
 ``UPTIME_WORKER_HEALTH_PORT``).
 """
@@ -36,7 +37,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SocketAddress = tuple[str, int] | tuple[str, int, int, int]
 
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# The well-known NAT64 prefix and the local-use one of RFC 8215 (which sites subnet into /96s,
+# so the IPv4 address is the last 32 bits there too).
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# IPv4-compatible addresses (::a.b.c.d, deprecated but still routed by some stacks to the
+# IPv4 address); :: and ::1 are the unspecified and loopback addresses, not embeddings.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _UNSPECIFIED = (ipaddress.IPv4Network("0.0.0.0/8"), ipaddress.IPv6Network("::/128"))
 _VERDICT_CACHE_SIZE = 4096
@@ -57,13 +63,14 @@ class AddressBlocked(Exception):
 
 def address_forms(address: IPAddress) -> tuple[IPAddress, ...]:
     """The addresses `address` stands for: itself (an IPv4-mapped address as its IPv4 address)
-    and the IPv4 address embedded in a NAT64 or 6to4 address."""
+    and the IPv4 address embedded in a NAT64 (well-known or local-use), IPv4-compatible or
+    6to4 address."""
     if isinstance(address, ipaddress.IPv4Address):
         return (address,)
     if address.ipv4_mapped is not None:
         return (address.ipv4_mapped,)
     plain = ipaddress.IPv6Address(int(address))  # without a scope id, for the embedded forms
-    if plain in _NAT64:
+    if any(plain in prefix for prefix in _NAT64) or (plain in _IPV4_COMPATIBLE and int(plain) > 1):
         return (address, ipaddress.IPv4Address(int(plain) & 0xFFFFFFFF))
     if address.sixtofour is not None:
         return (address, address.sixtofour)

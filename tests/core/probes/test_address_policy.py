@@ -89,6 +89,35 @@ def test_embedded_addresses_are_read_from_nat64_and_6to4() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("address", "ipv4"),
+    [
+        ("64:ff9b:1::a9fe:a9fe", "169.254.169.254"),  # NAT64 local use (RFC 8215)
+        ("64:ff9b:1:abcd::7f00:1", "127.0.0.1"),
+        ("::169.254.169.254", "169.254.169.254"),  # IPv4-compatible
+        ("::7f00:1", "127.0.0.1"),
+        ("::0.0.0.2", "0.0.0.2"),
+    ],
+)
+def test_embedded_addresses_are_read_from_local_nat64_and_ipv4_compatible(
+    address: str, ipv4: str
+) -> None:
+    forms = address_forms(ipaddress.ip_address(address))
+    policy = AddressPolicy.from_settings(Settings(), probes=False)
+
+    assert ipaddress.ip_address(ipv4) in forms
+    assert ipaddress.ip_address(address) in forms
+    if ipv4 == "169.254.169.254":
+        reason = policy.refusal(address, 80)
+        assert reason is not None
+        assert reason.startswith(f"{ipaddress.ip_address(address)} stands for 169.254.169.254")
+
+
+@pytest.mark.parametrize("address", ["::", "::1", "::1:0:0:0", "64:ff9b:2::a9fe:a9fe"])
+def test_unspecified_loopback_and_other_prefixes_embed_nothing(address: str) -> None:
+    assert address_forms(ipaddress.ip_address(address)) == (ipaddress.ip_address(address),)
+
+
 def test_health_port_is_refused_to_probes_only() -> None:
     settings = Settings(worker_health_host="0.0.0.0", worker_health_port=8001)
     probes = AddressPolicy.from_settings(settings, probes=True)
