@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -187,26 +188,41 @@ async def test_the_deliverer_fails_a_refused_address_at_once(
     assert receiver.connections == 0
 
 
-async def test_a_receiver_slower_than_the_timeout_gets_every_attempt_in_full(
-    db: asyncpg.Connection, pool: asyncpg.Pool, receiver: WebhookReceiver
+async def test_a_receiver_slower_than_the_timeout_gets_the_same_message_each_time(
+    db: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    receiver: WebhookReceiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # The receiver answers long after the send timeout: every attempt times out. Whether a
+    # copy arrives whole before its attempt gives up depends on the machine's load, so what
+    # is checked is what holds either way: whatever arrived is the same message with the
+    # same key, never more copies than attempts, and every attempt failed as a timeout.
     channel = await add_channel(pool, "slow", ChannelKind.WEBHOOK, {"url": receiver.url("/s")})
-    receiver.delay = 0.6
+    receiver.delay = 3.0
     queued = await queue_test_message(pool, channel)
     assert queued is not None
-    settings = deliverer_settings(alert_send_timeout_seconds=0.3, alert_deadline_seconds=1.5)
+    caplog.set_level(logging.INFO, logger="uptime.worker")
+    settings = deliverer_settings(alert_send_timeout_seconds=1.0, alert_deadline_seconds=1.5)
     stopping, task = await run_deliverer(pool, settings)
     try:
-        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=15)
+        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=20)
     finally:
         stopping.set()
         await task
 
     assert final == Counter(failed=1)
     row = await db.fetchrow("SELECT attempts, last_error FROM delivery")
-    assert row["attempts"] >= 2
-    assert row["last_error"] == f"no answer from http://127.0.0.1:{receiver.port} within 0.3 s"
+    timeout = f"no answer from http://127.0.0.1:{receiver.port} within 1 s"
+    assert row["last_error"] == timeout
+    failures = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "uptime.worker" and "failed" in r.getMessage()
+    ]
+    assert len(failures) == row["attempts"] >= 1, failures
+    assert all(f"({timeout})" in m or m.endswith(f": {timeout}") for m in failures), failures
     copies = receiver.on("/s")
-    assert len(copies) == row["attempts"], "every attempt reached the receiver"
+    assert 1 <= len(copies) <= row["attempts"]
     assert {copy.key for copy in copies} == {queued.idempotency_key}
     assert len({copy.body for copy in copies}) == 1, "each one in full, the same message"
