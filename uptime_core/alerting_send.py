@@ -41,13 +41,12 @@ from uptime_core.address_policy import (
 )
 from uptime_core.alerting import ClaimedDelivery, Message, render, url_origin
 from uptime_core.models import ChannelKind
+from uptime_core.probes.errors import quote
 
 SIGNATURE_HEADER = "X-Uptime-Signature"
 USER_AGENT = "uptime-alerting"
 # Answers worth retrying although they are 4xx.
 _RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
-# The most of anything a receiver answered (an SMTP reply, a Location) that an error quotes.
-_QUOTE_LIMIT = 64
 
 
 class SendError(Exception):
@@ -61,11 +60,6 @@ class SendError(Exception):
 def signature(secret: str, body: bytes) -> str:
     """The signature header's value: ``sha256=`` and the hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
 
 
 async def send(
@@ -185,7 +179,7 @@ async def _post(
         # Following it would send the message (and its signature) somewhere nobody configured,
         # and retrying gets the same answer: the channel's URL needs changing.
         location = response.headers.get("location")
-        to = f" to {_quote(url_origin(str(response.url.join(location))))}" if location else ""
+        to = f" to {quote(url_origin(str(response.url.join(location))))}" if location else ""
         raise SendError(
             f"{where} answered HTTP {status}, a redirect{to}: redirects are not followed, "
             "point the channel at the final URL",
@@ -231,7 +225,7 @@ async def _send_email(
             raise
     except aiosmtplib.SMTPRecipientsRefused as error:
         raise SendError(
-            f"SMTP server refused the recipients: {_quote(str(error))}", permanent=True
+            f"SMTP server refused the recipients: {quote(str(error))}", permanent=True
         ) from None
     except aiosmtplib.SMTPAuthenticationError as error:
         raise SendError(f"SMTP authentication failed ({error.code})") from None
@@ -241,5 +235,5 @@ async def _send_email(
     except (aiosmtplib.SMTPException, OSError) as error:
         where = f"{config['host']}:{config['port']}"
         raise SendError(
-            f"SMTP to {where} failed: {type(error).__name__}: {_quote(str(error))}"
+            f"SMTP to {where} failed: {type(error).__name__}: {quote(str(error))}"
         ) from None

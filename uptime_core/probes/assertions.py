@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from uptime_core.probes.errors import quote
+
 JsonPath = tuple[str | int, ...]
 
 _PATH_SEGMENT = re.compile(r"\.([^.\[\]]+)|\[(-?\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
@@ -126,14 +128,8 @@ def json_equal(left: Any, right: Any) -> bool:
     return bool(type(left) is type(right) and left == right)
 
 
-# At most this much of a value from the response is quoted (errors.QUOTE_LIMIT; not imported
-# to keep this module free of the network layer).
-_QUOTE_LIMIT = 64
-
-
 def _show(value: Any) -> str:
-    text = " ".join(json.dumps(value, ensure_ascii=False).split())
-    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 1] + "…"
+    return quote(json.dumps(value, ensure_ascii=False))
 
 
 def evaluate_json_assertion(

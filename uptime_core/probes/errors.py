@@ -17,9 +17,9 @@ _UNREACHABLE_ERRNOS = frozenset(
     {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.EADDRNOTAVAIL}
 )
 _MESSAGE_LIMIT = 200
-# The most of anything a target answered (reason phrase, body, JSON value, server error text)
-# that a message may quote: a message is stored, shown and sent in alerts, and must not become
-# a way to read what a target serves.
+# The most of anything a target answered (reason phrase, body, JSON value, server error text),
+# or a notification receiver (an SMTP reply, a Location), that a message may quote: a message
+# is stored, shown and sent in alerts, and must not become a way to read what a peer serves.
 QUOTE_LIMIT = 64
 
 
@@ -39,7 +39,8 @@ def shorten(text: str, limit: int = _MESSAGE_LIMIT) -> str:
 
 
 def quote(text: str) -> str:
-    """Text a target sent, cut to `QUOTE_LIMIT` characters for a message."""
+    """Text a peer sent, on one line and cut to `QUOTE_LIMIT` characters, for a message; the
+    one quoting rule of probes and notification sends."""
     return shorten(text, QUOTE_LIMIT)
 
 
