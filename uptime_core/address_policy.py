@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import ssl
@@ -218,6 +219,7 @@ def send_policy() -> AddressPolicy:
 # -- resolving and connecting ------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def literal_address(host: str) -> str | None:
     """`host` as a canonical IP address when it is an IP literal (brackets allowed), else
     None: names and the decimal, hex and short IPv4 forms are for the resolver."""
@@ -229,24 +231,27 @@ def literal_address(host: str) -> str | None:
 
 async def resolve_checked(
     host: str,
-    port: int,
+    port: int | None,
     policy: AddressPolicy,
     family: socket.AddressFamily = socket.AF_UNSPEC,
 ) -> list[tuple[socket.AddressFamily, SocketAddress]]:
-    """The addresses of `host` that the policy lets through, in the resolver's order.
+    """The addresses of `host` (of `family`) that the policy lets through on `port` (None: no
+    port, as for ICMP), in the resolver's order. An IP literal is used as written, whatever
+    `family` says, and costs no lookup.
 
     Raise `AddressBlocked` (for the first refused one) when it refuses all of them, and
     `socket.gaierror` when the name does not resolve.
     """
     literal = literal_address(host)
+    number = port or 0
     if literal is not None:
         version_family: socket.AddressFamily = socket.AF_INET6 if ":" in literal else socket.AF_INET
         candidates: list[tuple[socket.AddressFamily, SocketAddress]] = [
-            (version_family, (literal, port, 0, 0) if ":" in literal else (literal, port))
+            (version_family, (literal, number, 0, 0) if ":" in literal else (literal, number))
         ]
     else:
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(host, number, family=family, type=socket.SOCK_STREAM)
         candidates = []
         for info_family, _, _, _, sockaddr in infos:
             entry: tuple[socket.AddressFamily, SocketAddress] = (

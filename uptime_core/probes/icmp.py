@@ -11,7 +11,7 @@ from uptime_core.address_policy import AddressPolicy
 from uptime_core.probes.errors import ProbeFailure
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import IcmpOptions
-from uptime_core.probes.resolve import allowed_addresses, resolve
+from uptime_core.probes.resolve import allowed_addresses
 from uptime_core.probes.result import ErrorKind, ProbeResult
 
 PERMISSION_HINT = (
@@ -43,10 +43,8 @@ async def probe_icmp(
 ) -> ProbeResult:
     """Send one echo request to the first address `policy` allows and wait for its reply;
     latency is the round trip."""
-    observation.enter(f"resolving {host}", ErrorKind.DNS)
-    addresses = await resolve(host, 0, options.ip_family)
-    observation.resolved_address = addresses[0][1][0]
-    family, sockaddr = allowed_addresses(host, None, addresses, policy)[0]
+    addresses = await allowed_addresses(host, None, options.ip_family, policy, observation)
+    family, sockaddr = addresses[0]
     observation.resolved_address = sockaddr[0]
     sock = open_icmp_socket(family)
     try:

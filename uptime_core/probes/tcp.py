@@ -9,7 +9,7 @@ from uptime_core.address_policy import AddressBlocked, AddressPolicy
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
-from uptime_core.probes.resolve import allowed_addresses, literal_addresses, resolve
+from uptime_core.probes.resolve import allowed_addresses
 from uptime_core.probes.result import ErrorKind, ProbeResult
 from uptime_core.probes.tls import client_ssl_context, peer_certificate_expiry
 
@@ -45,12 +45,7 @@ async def probe_tcp(
     a TLS session when asked), then close it. Latency covers resolution, connect and
     handshake."""
     loop = asyncio.get_running_loop()
-    addresses = literal_addresses(host, port)
-    if addresses is None:
-        observation.enter(f"resolving {host}", ErrorKind.DNS)
-        addresses = await resolve(host, port, options.ip_family)
-    observation.resolved_address = addresses[0][1][0]
-    addresses = allowed_addresses(host, port, addresses, policy)
+    addresses = await allowed_addresses(host, port, options.ip_family, policy, observation)
     failure: OSError | None = None
     for family, address in addresses:
         observation.resolved_address = address[0]

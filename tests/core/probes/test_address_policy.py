@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -278,3 +279,30 @@ async def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connec
     assert lookups == ["rebind.test"]
     assert (http.status, http.resolved_address) == (CheckStatus.UP, "127.0.0.1")
     assert (tcp.status, tcp.resolved_address) == (CheckStatus.UP, "127.0.0.1")
+
+
+async def test_an_ip_literal_costs_no_lookup_and_a_name_one_in_the_family_asked_for(
+    tcp_peer: TcpPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+    lookups: list[tuple[str, int]] = []
+
+    async def counting(host: Any, port: Any, **kwargs: Any) -> Any:
+        lookups.append((str(host), kwargs.get("family", 0)))
+        return await real_getaddrinfo(host, port, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", counting)
+    literals = [
+        await probe(Target("tcp", host="127.0.0.1", port=tcp_peer.port, options=options))
+        for options in ({}, {"ipFamily": "ipv6"})
+    ]
+    icmp = await probe(Target("icmp", host="127.0.0.1"))
+    assert lookups == []
+    by_name = await probe(
+        Target("tcp", host="localhost", port=tcp_peer.port, options={"ipFamily": "ipv4"})
+    )
+
+    assert [r.status for r in (*literals, icmp, by_name)] == [CheckStatus.UP] * 4
+    assert lookups == [("localhost", socket.AF_INET)]
+    assert by_name.resolved_address == "127.0.0.1"
