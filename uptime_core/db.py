@@ -21,11 +21,9 @@ class DatabaseUnreachableError(RuntimeError):
 
 # Errors that say nothing about the statement and everything about the database: it is down,
 # restarting, unreachable, or cannot write. They are outages, retried until they pass.
-#   - the socket and the client: OSError (refused, reset, no socket file), TimeoutError,
-#     asyncpg's InterfaceError (ConnectionDoesNotExistError: the connection was closed
-#     mid-query) and InternalClientError ("cannot switch to state 15": a connection whose
-#     server went away mid-protocol);
-#   - SQLSTATE class 08, connection exception (PostgresConnectionError);
+#   - the socket: OSError (refused, reset, no socket file) and TimeoutError;
+#   - SQLSTATE class 08, connection exception (PostgresConnectionError), which includes
+#     asyncpg's ConnectionDoesNotExistError: the connection was closed mid-query;
 #   - class 57, operator intervention: admin_shutdown (a fast or immediate stop),
 #     crash_shutdown (another backend crashed, or the postmaster was killed),
 #     cannot_connect_now (starting up, in recovery), query_canceled (statement timeout);
@@ -36,8 +34,6 @@ class DatabaseUnreachableError(RuntimeError):
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
@@ -45,11 +41,39 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 
+# asyncpg's client-side errors are outages only when they say the connection is unusable;
+# the rest of InterfaceError ("the server expects N arguments", ClientConfigurationError, the
+# Unsupported*Errors, "pool is closed", the interface DataError) and of InternalClientError
+# (ProtocolError, OutdatedSchemaCacheError, codec failures) are about the statement, its data
+# or this process, and retrying them would only repeat them: a worker retrying one batch
+# forever would claim nothing more. (An argument asyncpg cannot encode, such as an int out of
+# int32 range, is the SQLSTATE class 22 DataError, never an outage.) The messages are
+# asyncpg's own (0.30+):
+#   - InterfaceError "connection is closed" (connection.py, protocol.pyx): used after close;
+#   - InternalClientError from the protocol's state machine (coreproto.pyx): "cannot switch
+#     to state 15; another operation (12) is in progress", 'cannot switch to "idle" state',
+#     "cannot process message", "not connected": a connection whose server went away
+#     mid-protocol, as after a postmaster is killed.
+_CLOSED_CONNECTION_MESSAGES = ("connection is closed",)
+_BROKEN_PROTOCOL_MESSAGES = (
+    "cannot switch to state ",
+    'cannot switch to "idle" state',
+    "cannot process message ",
+    "not connected",
+)
+
 
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` means the database is away or cannot write (retry until it passes),
-    rather than a bug in a statement (which retrying would only repeat)."""
-    return isinstance(error, OUTAGE_ERRORS)
+    rather than a bug in a statement or a value it cannot take (retrying would repeat it)."""
+    if isinstance(error, OUTAGE_ERRORS):
+        return True
+    message = str(error)
+    if type(error) is asyncpg.InterfaceError:
+        return message.endswith(_CLOSED_CONNECTION_MESSAGES)
+    if type(error) is asyncpg.exceptions.InternalClientError:
+        return message.startswith(_BROKEN_PROTOCOL_MESSAGES)
+    return False
 
 
 def describe_error(error: BaseException) -> str:

@@ -31,7 +31,6 @@ import functools
 import logging
 import random
 import traceback
-from dataclasses import dataclass, field
 
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
@@ -55,18 +54,22 @@ log = logging.getLogger("uptime.worker")
 POLL_SECONDS = 1.0
 
 
-@dataclass
 class Deliverer:
     """The deliverers of one worker process."""
 
-    pool: asyncpg.Pool
-    settings: Settings
-    stopping: asyncio.Event
-    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
-    health: DatabaseHealth | None = None
-
-    def __post_init__(self) -> None:
-        self.database = self.health or DatabaseHealth(self.metrics, self.pool)
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        stopping: asyncio.Event,
+        metrics: WorkerMetrics | None = None,
+        health: DatabaseHealth | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.stopping = stopping
+        self.metrics = metrics if metrics is not None else WorkerMetrics()
+        self.health = health if health is not None else DatabaseHealth(self.metrics, pool)
         self.worker_id = self.settings.worker_id
         self.timeout = self.settings.alert_send_timeout_seconds
         # A lease covers one attempt and the write of its outcome.
@@ -111,7 +114,7 @@ class Deliverer:
 
     async def _claim(self, room: int) -> list[ClaimedDelivery]:
         try:
-            await self.database.expire_if_pending()
+            await self.health.expire_if_pending()
             claimed = await claim_due_deliveries(
                 self.pool,
                 self.worker_id,
@@ -123,9 +126,9 @@ class Deliverer:
             if not is_outage(error):
                 raise
             # Claimed again at the next poll, about a second on.
-            self.database.failed("deliver", error)
+            self.health.failed("deliver", error)
             return []
-        self.database.succeeded("deliver")
+        self.health.succeeded("deliver")
         return claimed
 
     async def _pause(self) -> None:
@@ -155,7 +158,7 @@ class Deliverer:
             # send itself, expected or not, are recorded in ``_attempt``.
             self.went_out.discard(delivery.id)
             if is_outage(error):
-                self.database.failed("deliver", error)
+                self.health.failed("deliver", error)
             else:
                 log.exception("delivery %d: a statement failed", delivery.id)
 

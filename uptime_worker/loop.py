@@ -24,7 +24,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -70,21 +69,25 @@ class DatabaseClock:
         return self._base + timedelta(seconds=time.monotonic() - self._at)
 
 
-@dataclass
 class CheckLoop:
     """The claim → probe → record loop of one worker process."""
 
-    pool: asyncpg.Pool
-    settings: Settings
-    stopping: asyncio.Event
-    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
-    health: DatabaseHealth | None = None
-
-    def __post_init__(self) -> None:
-        if self.health is None:  # on its own (tests): connected, as far as it knows
-            self.health = DatabaseHealth(self.metrics, self.pool)
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        stopping: asyncio.Event,
+        metrics: WorkerMetrics | None = None,
+        health: DatabaseHealth | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.stopping = stopping
+        self.metrics = metrics if metrics is not None else WorkerMetrics()
+        if health is None:  # on its own (tests): connected, as far as it knows
+            health = DatabaseHealth(self.metrics, pool)
             self.metrics.database_up.set(1)
-        self.database = self.health
+        self.health = health
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
@@ -116,10 +119,10 @@ class CheckLoop:
 
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
-            if not self.database.writable.is_set():
+            if not self.health.writable.is_set():
                 # Results cannot be recorded (the recorder is retrying): probing more now
                 # would only hold leases for results that could not be kept.
-                await _first(self.stopping.wait(), self.database.writable.wait())
+                await _first(self.stopping.wait(), self.health.writable.wait())
                 continue
             room = 2 * self.concurrency - self.outstanding
             self.wake_at = time.monotonic() + MAX_SLEEP_SECONDS
@@ -226,7 +229,7 @@ class CheckLoop:
                 # Not an outage (those are retried): a bug or a bad row. Keep the worker
                 # recording; these slots run again once their leases expire.
                 log.exception("recording %d results failed", len(batch))
-                self.database.writable.set()  # do not hold up claiming on a bug
+                self.health.writable.set()  # do not hold up claiming on a bug
             finally:
                 for _ in batch:
                     self.outcomes.task_done()
@@ -237,7 +240,7 @@ class CheckLoop:
 
     async def _record(self, batch: list[CheckOutcome]) -> None:
         try:
-            done = await self.database.retry(
+            done = await self.health.retry(
                 "record",
                 lambda: record_results(self.pool, self.worker_id, batch),
                 stop=self._give_up_recording,
@@ -287,7 +290,7 @@ class CheckLoop:
         except Exception as error:
             if not is_outage(error):
                 raise
-            self.database.failed("claim", error)
+            self.health.failed("claim", error)
             log.info(
                 "could not give back %d slots (%s); their leases expire",
                 len(target_ids),
@@ -302,7 +305,7 @@ class CheckLoop:
     async def _until_stopped(self, operation: Callable[[], Awaitable[T]]) -> T | None:
         """``operation`` retried through outages; None once the worker is stopping."""
         try:
-            return await self.database.retry(
+            return await self.health.retry(
                 "claim",
                 operation,
                 stop=lambda _: self.stopping.is_set(),

@@ -86,3 +86,14 @@ async def test_every_counter_is_exported_from_0_right_after_the_start(
     assert samples["uptime_worker_database_up"] == "1"
     assert samples["uptime_worker_database_writable"] == "1"
     assert await worker.stop() == 0
+
+
+async def test_a_database_url_asyncpg_refuses_ends_the_worker_with_the_reason(
+    database_url: str, start_worker: StartWorker
+) -> None:
+    # Not an outage (it was once retried for ever): retrying cannot make the parameter valid.
+    worker = start_worker(f"{database_url}&sslmode=bogus", "w1")
+    code = await asyncio.to_thread(worker.process.wait, 30)
+    assert code == 1, worker.output
+    assert "uptime: error: `sslmode` parameter must be one of" in worker.output
+    assert "Traceback" not in worker.output
