@@ -5,6 +5,7 @@ database that dies is started again while the API and the worker keep running.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -25,8 +26,11 @@ import pytest
 from tests.support.net import free_port, wait_for_http
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
+from uptime_core import cli
 from uptime_core.db import libpq_url
 from uptime_core.embedded import SYSTEM_USER, EmbeddedPostgres, binaries_dir
+from uptime_core.entry import Shutdown
+from uptime_core.settings import Settings
 
 
 def live_postgres_processes(pgdata: Path) -> list[psutil.Process]:
@@ -375,3 +379,48 @@ def test_run_starts_a_child_again_that_died(data_dir: Path) -> None:
     assert "the worker process exited with code -9; starting it again in 1 s" in output, output
     assert "started the worker process again" in output, output
     assert live_postgres_processes(data_dir / "postgres") == [], output
+
+
+def test_a_stop_between_two_child_starts_stops_the_first_child_before_the_database(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process: the stop signal (Shutdown) lands after the API child started and before the
+    # worker did. The API child must be stopped, and before its database is.
+    monkeypatch.setenv("UPTIME_API_PORT", str(free_port()))
+    monkeypatch.setenv("UPTIME_WORKER_HEALTH_PORT", str(free_port()))
+    started: list[cli.Child] = []
+    api_running_when_database_stopped: list[bool] = []
+
+    @contextlib.contextmanager
+    def database_server(settings: Settings) -> Iterator[tuple[str, None]]:
+        try:
+            yield database_url, None
+        finally:
+            api_running_when_database_stopped.extend(
+                child.process is not None and child.process.poll() is None for child in started
+            )
+
+    real_start = cli.Child.start
+
+    def start(child: cli.Child) -> None:
+        if child.name == "worker":
+            raise Shutdown("SIGTERM")
+        real_start(child)
+        started.append(child)
+
+    monkeypatch.setattr(cli, "database_server", database_server)
+    monkeypatch.setattr(cli.Child, "start", start)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    try:
+        with pytest.raises(Shutdown):
+            cli.command_run(settings)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        for child in started:
+            if child.process is not None and child.process.poll() is None:
+                child.process.kill()
+                child.process.wait()
+    assert [child.name for child in started] == ["api"]
+    assert api_running_when_database_stopped == [False], "the API outlived its database"

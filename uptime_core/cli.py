@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -174,13 +174,17 @@ def command_run(settings: Settings) -> int:
         migrate_to_head(url, settings)
         env = {**os.environ, "DATABASE_URL": url}
         children = [Child(name, env) for name in ("api", "worker")]
-        log.info(
-            "serving http://%s:%d (API and UI) with one worker on %s; Ctrl-C stops everything",
-            settings.api_host,
-            settings.api_port,
-            redact(url),
-        )
+        # Started inside the try: a stop signal (Shutdown) between two starts still stops the
+        # children started so far, before the database they use.
         try:
+            for child in children:
+                child.start()
+            log.info(
+                "serving http://%s:%d (API and UI) with one worker on %s; Ctrl-C stops everything",
+                settings.api_host,
+                settings.api_port,
+                redact(url),
+            )
             return _supervise(children, server)
         finally:
             _stop_children(children, settings.shutdown_grace_seconds)
@@ -202,17 +206,15 @@ SUPERVISE_POLL_SECONDS = 0.2
 
 @dataclass
 class Child:
-    """``uptime api`` or ``uptime worker`` under ``uptime run``, started again if it exits."""
+    """``uptime api`` or ``uptime worker`` under ``uptime run``, started again if it exits
+    (first started by ``start``)."""
 
     name: str
     env: dict[str, str]
-    process: subprocess.Popen[bytes] = field(init=False)
-    started_at: float = field(init=False)
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
     failures: int = 0
     restart_at: float | None = None
-
-    def __post_init__(self) -> None:
-        self.start()
 
     def start(self) -> None:
         # A session of their own: a terminal's Ctrl-C reaches only this process, which then
@@ -230,6 +232,7 @@ class Child:
 
     def check(self) -> bool:
         """Start the child again if it exited (after a backoff); False if it must not be."""
+        assert self.process is not None, "started before it is supervised"
         code = self.process.poll()
         now = time.monotonic()
         if code is None:
@@ -275,17 +278,18 @@ def _stop_children(children: list[Child], grace: float) -> None:
     # Late signals must not interrupt the orderly stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for child in children:
-        if child.process.poll() is None:
-            child.process.terminate()
+    started = [(child.name, child.process) for child in children if child.process is not None]
+    for _, process in started:
+        if process.poll() is None:
+            process.terminate()
     deadline = time.monotonic() + grace
-    for child in children:
+    for name, process in started:
         try:
-            child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("the %s process did not stop within %.0f s; killing it", child.name, grace)
-            child.process.kill()
-            child.process.wait()
+            log.warning("the %s process did not stop within %.0f s; killing it", name, grace)
+            process.kill()
+            process.wait()
 
 
 ROLLUP_ADJECTIVES = {"hour": "hourly", "day": "daily"}
