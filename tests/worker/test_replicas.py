@@ -61,7 +61,8 @@ def local_targets(http: HttpPeer, tcp: TcpPeer, count: int, **spec: object) -> l
 
 async def slots_by_target(db: asyncpg.Connection) -> dict[int, list[asyncpg.Record]]:
     rows = await db.fetch(
-        "SELECT target_id, scheduled_for, status, recorded_by, finished_at FROM check_result "
+        "SELECT target_id, scheduled_for, status, recorded_by, finished_at, recorded_at "
+        "FROM check_result "
         "ORDER BY target_id, scheduled_for"
     )
     grouped: dict[int, list[asyncpg.Record]] = defaultdict(list)
@@ -81,27 +82,43 @@ async def metric(worker: WorkerProcess, name: str) -> float:
     )
 
 
-# A slot is skipped by design only when its predecessor was recorded more than an interval
-# late (a worker fell behind: a busy machine, a slow database): the schedule then jumps to the
-# present. On a machine shared with other work that happens now and then; a worker that lost
-# whole seconds again and again, or a gap with no late predecessor, is a defect.
+# A slot is skipped by design only when its predecessor was recorded late: the record
+# statement moves the schedule on from a slot by one interval, or, when it records the slot
+# two or more intervals after its time (a worker fell behind: a busy machine, a slow
+# database), to the latest slot on the grid not after that moment (uptime_core.scheduling,
+# NEXT_SLOT). On a machine shared with other work that happens now and then; a worker that
+# lost whole seconds again and again, or a gap with no late predecessor, is a defect.
 MAX_GAP_INTERVALS = 5
 MIN_SHARE_RECORDED = 0.5
+MAX_SHARE_SKIPPED = 0.2
 
 
-def assert_gaps_allowed(rows: list[asyncpg.Record], interval: timedelta) -> None:
-    """Slots on the target's grid (whole intervals from its first), every gap bounded and
-    after a result that finished late, as the jump to the present requires."""
+async def stamp_recording_moments(db: asyncpg.Connection) -> None:
+    """Give ``check_result`` (in this test's database only) the moment each row was recorded:
+    ``now()`` of the record statement, the very moment its NEXT_SLOT computes from."""
+    await db.execute(
+        "ALTER TABLE check_result ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT now()"
+    )
+
+
+def skipped_slots(rows: list[asyncpg.Record], interval: timedelta) -> int:
+    """Slots on the target's grid (whole intervals from its first), each next slot the one the
+    record statement chose when it recorded the previous (one interval on, or the latest slot
+    not after that moment when recorded two or more intervals late); how many were skipped."""
+    skipped = 0
     for earlier, later in itertools.pairwise(rows):
         step = later["scheduled_for"] - earlier["scheduled_for"]
         intervals, remainder = divmod(step, interval)
         assert remainder == timedelta(0) and intervals >= 1, f"slot off the grid: {step}"
-        if intervals > 1:
-            assert intervals <= MAX_GAP_INTERVALS, f"{intervals - 1} slots skipped in a row"
-            # The jump happened when `earlier` was recorded, less than an interval after
-            # `later` (the latest slot on the grid not after that moment); it had finished by
-            # then.
-            assert earlier["finished_at"] < later["scheduled_for"] + interval, (earlier, later)
+        lateness = earlier["recorded_at"] - earlier["scheduled_for"]
+        assert intervals == max(1, lateness // interval), (
+            f"{intervals - 1} slots skipped after a slot recorded {lateness} after its time",
+            earlier,
+            later,
+        )
+        assert intervals <= MAX_GAP_INTERVALS, f"{intervals - 1} slots skipped in a row"
+        skipped += intervals - 1
+    return skipped
 
 
 async def test_three_workers_record_each_slot_at_most_once_on_the_grid(
@@ -113,6 +130,12 @@ async def test_three_workers_record_each_slot_at_most_once_on_the_grid(
     # Everything the run depends on is set here, not taken from the environment.
     interval = timedelta(seconds=1)
     run_seconds = 20
+    db = await asyncpg.connect(libpq_url(database_url))
+    try:
+        await stamp_recording_moments(db)
+    except BaseException:
+        await db.close()
+        raise
     workers = [
         start_worker(
             database_url,
@@ -124,9 +147,8 @@ async def test_three_workers_record_each_slot_at_most_once_on_the_grid(
         )
         for n in range(3)
     ]
-    await asyncio.gather(*(w.ready() for w in workers))
-    db = await asyncpg.connect(libpq_url(database_url))
     try:
+        await asyncio.gather(*(w.ready() for w in workers))
         spec = {"interval_seconds": int(interval.total_seconds()), "timeout_seconds": 2.0}
         ids = await insert_targets(db, local_targets(http_server, tcp_server, 200, **spec))
         await asyncio.sleep(run_seconds)  # the run under test: 200 targets at 1 s for 20 s
@@ -143,10 +165,13 @@ async def test_three_workers_record_each_slot_at_most_once_on_the_grid(
 
     assert total == distinct, "a slot was recorded twice"
     assert sorted(by_target) == sorted(ids), "every target was checked"
+    skipped = 0
     for rows in by_target.values():
         assert len(rows) >= MIN_SHARE_RECORDED * run_seconds, f"only {len(rows)} checks in 20 s"
-        assert_gaps_allowed(rows, interval)
+        skipped += skipped_slots(rows, interval)
         assert {r["status"] for r in rows} == {"up"}
+    # Each skipped slot is no data for its target: a few, never a large share of the run.
+    assert skipped <= MAX_SHARE_SKIPPED * (skipped + total), f"{skipped} slots skipped"
     recorders = {r["recorded_by"] for rows in by_target.values() for r in rows}
     assert recorders == {"w0", "w1", "w2"}, "the three replicas share the work"
 
