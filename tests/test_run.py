@@ -49,8 +49,12 @@ def live_postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+# `uptime run` as PID 1 of a PID namespace of its own, with its own /proc, as in a container.
+AS_PID_1 = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
+
+
 class RunningUptime:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, wrapper: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.worker_port = free_port()
@@ -66,7 +70,7 @@ class RunningUptime:
         self.log_path = data_dir.parent / "uptime-run.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uptime_core", "run"],
+                [*wrapper, sys.executable, "-m", "uptime_core", "run"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -118,8 +122,8 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(parent, ignore_errors=True)
 
 
-def start_and_check(data_dir: Path) -> RunningUptime:
-    app = RunningUptime(data_dir)
+def start_and_check(data_dir: Path, *, wrapper: tuple[str, ...] = ()) -> RunningUptime:
+    app = RunningUptime(data_dir, wrapper=wrapper)
     try:
         wait_for_http(f"{app.base}/healthz", timeout=60)
         wait_for_http(f"{app.base}/readyz", timeout=30)
@@ -424,3 +428,52 @@ def test_a_stop_between_two_child_starts_stops_the_first_child_before_the_databa
                 child.process.wait()
     assert [child.name for child in started] == ["api"]
     assert api_running_when_database_stopped == [False], "the API outlived its database"
+
+
+def _pid_namespaces_work() -> bool:
+    # The embedded server runs as its own user when we are root: that needs the real root,
+    # not one mapped in a user namespace.
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    return subprocess.run([*AS_PID_1, "true"], capture_output=True, check=False).returncode == 0
+
+
+def zombies(process: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for child in process.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.status() == psutil.STATUS_ZOMBIE:
+                found.append(child)
+    return found
+
+
+@pytest.mark.skipif(not _pid_namespaces_work(), reason="needs root and PID namespaces")
+def test_run_as_pid_1_starts_its_killed_database_again_and_leaves_no_zombie(
+    data_dir: Path,
+) -> None:
+    # PID 1 inherits the killed postmaster's backends (and the postmaster itself, which pg_ctl
+    # leaves behind). Uncollected, they stay zombies, and the zombie postmaster's pid in
+    # postmaster.pid makes a new postmaster refuse to start.
+    app = start_and_check(data_dir, wrapper=AS_PID_1)
+    try:
+        [init] = app.family.children()  # `uptime run`, PID 1 inside
+        [postmaster] = [p for p in init.children() if p.name() == "postgres"]
+        postmaster.kill()
+        deadline = time.monotonic() + 30
+        while "the embedded PostgreSQL is back after" not in app.output:
+            assert time.monotonic() < deadline, app.output
+            time.sleep(0.05)
+        # Its backends notice the postmaster's death on their own and exit within moments.
+        deadline = time.monotonic() + 10
+        while left := zombies(init):
+            assert time.monotonic() < deadline, f"zombies left: {left}; {app.output}"
+            time.sleep(0.05)
+        [restarted] = [p for p in init.children() if p.name() == "postgres"]
+        assert restarted.pid != postmaster.pid
+        wait_for_http(f"{app.base}/readyz", timeout=30)
+        init.send_signal(signal.SIGTERM)
+        assert app.process.wait(timeout=60) == 0, app.output
+    except BaseException:
+        app.kill()
+        raise
+    assert live_postgres_processes(data_dir / "postgres") == [], app.output

@@ -262,6 +262,8 @@ class Child:
 def _supervise(children: list[Child], server: EmbeddedPostgres | None) -> int:
     """Keep the children and the embedded PostgreSQL running until a signal (``Shutdown``)."""
     while True:
+        if os.getpid() == 1:
+            _reap_orphans(children)
         if server is not None and not server.is_running():
             # The children keep running and reconnect once it is back (their outage handling).
             log.warning("the embedded PostgreSQL stopped unexpectedly; starting it again")
@@ -272,6 +274,28 @@ def _supervise(children: list[Child], server: EmbeddedPostgres | None) -> int:
             if not child.check():
                 return 1
         time.sleep(SUPERVISE_POLL_SECONDS)
+
+
+def _reap_orphans(children: list[Child]) -> None:
+    """As PID 1 (a container's init) we inherit every orphan: the embedded postmaster (pg_ctl
+    leaves it behind) and, once it dies, its backends. Collect those that exited, or they stay
+    zombies, and a zombie postmaster's pid in postmaster.pid stops a new one from starting.
+    Our own children's exit status is left to their Popen (``check`` reads it)."""
+    own = {child.process.pid: child.process for child in children if child.process is not None}
+    while True:
+        try:
+            # WNOWAIT: look at an exited child without collecting it.
+            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return  # no children at all
+        if exited is None:
+            return
+        process = own.pop(exited.si_pid, None)
+        if process is not None:
+            process.poll()  # collects it and keeps its exit code
+        else:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(exited.si_pid, 0)
 
 
 def _stop_children(children: list[Child], grace: float) -> None:
