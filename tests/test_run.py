@@ -28,7 +28,12 @@ from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
 from uptime_core import cli
 from uptime_core.db import libpq_url
-from uptime_core.embedded import SYSTEM_USER, EmbeddedPostgres, binaries_dir
+from uptime_core.embedded import (
+    FAST_STOP_SECONDS,
+    SYSTEM_USER,
+    EmbeddedPostgres,
+    binaries_dir,
+)
 from uptime_core.entry import Shutdown
 from uptime_core.settings import Settings
 
@@ -477,3 +482,28 @@ def test_run_as_pid_1_starts_its_killed_database_again_and_leaves_no_zombie(
         app.kill()
         raise
     assert live_postgres_processes(data_dir / "postgres") == [], app.output
+
+
+async def test_a_stop_that_a_fast_shutdown_cannot_finish_is_made_immediate(
+    data_dir: Path,
+) -> None:
+    # A frozen backend (SIGSTOP) never ends its session, so a fast shutdown waits for it for
+    # ever; the stop moves on to an immediate shutdown after FAST_STOP_SECONDS.
+    server = EmbeddedPostgres(data_dir)
+    url = await asyncio.to_thread(server.start)
+    connection = await asyncpg.connect(libpq_url(url))
+    backend = psutil.Process(connection.get_server_pid())
+    backend.suspend()
+    try:
+        started = time.monotonic()
+        await asyncio.to_thread(server.stop)
+        took = time.monotonic() - started
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            backend.kill()
+        connection.terminate()
+    assert not server.is_running()
+    assert live_postgres_processes(data_dir / "postgres") == []
+    # Fast, then immediate (PostgreSQL kills what is left after 5 s), with room for a busy
+    # machine; far from the 60 s a fast shutdown alone was given.
+    assert took < FAST_STOP_SECONDS + 5 + 5, took

@@ -34,6 +34,12 @@ _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 # moment, and a new postmaster refuses to start until they are gone: keep trying this long.
 RESTART_WITHIN_SECONDS = 60.0
 RESTART_RETRY_SECONDS = 0.5
+# A stop is a fast shutdown (sessions ended, a shutdown checkpoint: well under a second here,
+# even on a busy machine) given this long; then an immediate one (no checkpoint: the next
+# start replays the WAL, losing nothing committed), which PostgreSQL itself ends with SIGKILL
+# to any child still there after 5 s; then SIGKILL to the postmaster. Whole seconds: pg_ctl -t.
+FAST_STOP_SECONDS = 3
+IMMEDIATE_STOP_SECONDS = 10
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -120,13 +126,18 @@ class EmbeddedPostgres:
             time.sleep(RESTART_RETRY_SECONDS)
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are ended) and release the directory."""
+        """Stop the server (fast shutdown: open sessions are ended; immediate if that takes
+        more than a few seconds) and release the directory."""
         try:
             if self._running_socket_dir() is not None:
-                result = self._pg(
-                    "pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60"
-                )
-                if result.returncode != 0:
+                for mode, wait in (
+                    ("fast", FAST_STOP_SECONDS),
+                    ("immediate", IMMEDIATE_STOP_SECONDS),
+                ):
+                    stop = ("stop", "-D", str(self.pgdata), "-m", mode, "-w", "-t", str(wait))
+                    if self._pg("pg_ctl", *stop).returncode == 0:
+                        break
+                else:
                     self._kill_postmaster()
         finally:
             self.socket_dir = None
