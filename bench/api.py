@@ -230,7 +230,7 @@ def servers(url: str) -> Iterator[tuple[str, str]]:
     api_port, plain_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": url, "UPTIME_LOG_LEVEL": "warning"}
     api = subprocess.Popen(
-        [sys.executable, "-m", "uptime_core.cli", "api"],
+        [sys.executable, "-m", "uptime_core", "api"],
         env={**env, "UPTIME_API_PORT": str(api_port)},
         stdin=subprocess.DEVNULL,
     )

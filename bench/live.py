@@ -265,7 +265,7 @@ async def measure(
 def start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`uptime <command>` in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "uptime_core.cli", command], env=env, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "uptime_core", command], env=env, stdin=subprocess.DEVNULL
     )
 
 

@@ -82,7 +82,7 @@ async def seed_history(db: asyncpg.Connection, days: int) -> None:
 def start_api(url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "uptime_core.cli", "api"],
+            [sys.executable, "-m", "uptime_core", "api"],
             env={**os.environ, "DATABASE_URL": url, "UPTIME_API_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -59,7 +59,7 @@ class Workers:
         self.ports = [free_port() for _ in range(count)]
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "uptime_core.cli", "worker"],
+                [sys.executable, "-m", "uptime_core", "worker"],
                 env={
                     **os.environ,
                     "DATABASE_URL": url,

@@ -180,7 +180,7 @@ def test_a_second_run_on_the_same_data_directory_is_refused(data_dir: Path) -> N
         env = {**os.environ, "UPTIME_DATA_DIR": str(data_dir), "UPTIME_API_PORT": str(free_port())}
         env.pop("DATABASE_URL", None)
         second = subprocess.run(
-            [sys.executable, "-m", "uptime_core.cli", "run"],
+            [sys.executable, "-m", "uptime_core", "run"],
             env=env,
             capture_output=True,
             text=True,
@@ -212,7 +212,7 @@ def test_run_refuses_a_public_address_without_a_token(data_dir: Path) -> None:
     env = {**os.environ, "UPTIME_DATA_DIR": str(data_dir), "UPTIME_API_HOST": "0.0.0.0"}
     env.pop("UPTIME_API_TOKEN", None)
     result = subprocess.run(
-        [sys.executable, "-m", "uptime_core.cli", "run"],
+        [sys.executable, "-m", "uptime_core", "run"],
         env=env,
         capture_output=True,
         text=True,

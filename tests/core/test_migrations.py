@@ -50,7 +50,7 @@ async def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
 
 def run_uptime(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "uptime_core.cli", *args],
+        [sys.executable, "-m", "uptime_core", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
