@@ -24,7 +24,7 @@ from uptime_core.address_policy import AddressPolicy
 from uptime_core.alerting import ClaimedDelivery, queue_test_message
 from uptime_core.alerting_send import SendError, send
 from uptime_core.models import ChannelKind
-from uptime_core.settings import get_settings
+from uptime_core.settings import Settings, get_settings
 
 NO_LOOPBACK = AddressPolicy(
     blocked=(ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
@@ -59,6 +59,18 @@ class RedirectingReceiver(WebhookReceiver):
             await respond(writer, 302, b"", {"Location": self.location})
         else:
             await super()._route(request, writer)
+
+
+async def deliver_until_failed(
+    pool: asyncpg.Pool, db: asyncpg.Connection, settings: Settings, within: float
+) -> Counter[str]:
+    """Run a deliverer until one delivery has failed; the deliveries' states then."""
+    stopping, task = await run_deliverer(pool, settings)
+    try:
+        return await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=within)
+    finally:
+        stopping.set()
+        await task
 
 
 @pytest.fixture
@@ -145,12 +157,7 @@ async def test_a_redirect_fails_the_delivery_at_once_naming_it(
         pool, "moved", ChannelKind.WEBHOOK, {"url": redirecting.url("/moved")}
     )
     await queue_test_message(pool, channel)
-    stopping, task = await run_deliverer(pool, deliverer_settings())
-    try:
-        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=15)
-    finally:
-        stopping.set()
-        await task
+    final = await deliver_until_failed(pool, db, deliverer_settings(), within=15)
 
     assert final == Counter(failed=1)
     row = await db.fetchrow("SELECT attempts, last_error FROM delivery")
@@ -174,12 +181,7 @@ async def test_the_deliverer_fails_a_refused_address_at_once(
     monkeypatch.setenv("UPTIME_BLOCKED_NETWORKS", "127.0.0.0/8")
     channel = await add_channel(pool, "local", ChannelKind.WEBHOOK, {"url": receiver.url("/h")})
     await queue_test_message(pool, channel)
-    stopping, task = await run_deliverer(pool, deliverer_settings())
-    try:
-        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=15)
-    finally:
-        stopping.set()
-        await task
+    final = await deliver_until_failed(pool, db, deliverer_settings(), within=15)
 
     assert final == Counter(failed=1)
     row = await db.fetchrow("SELECT attempts, last_error FROM delivery")
@@ -204,12 +206,7 @@ async def test_a_receiver_slower_than_the_timeout_gets_the_same_message_each_tim
     assert queued is not None
     caplog.set_level(logging.INFO, logger="uptime.worker")
     settings = deliverer_settings(alert_send_timeout_seconds=1.0, alert_deadline_seconds=1.5)
-    stopping, task = await run_deliverer(pool, settings)
-    try:
-        final = await poll_until(lambda: states(db), lambda c: c["failed"] == 1, within=20)
-    finally:
-        stopping.set()
-        await task
+    final = await deliver_until_failed(pool, db, settings, within=20)
 
     assert final == Counter(failed=1)
     row = await db.fetchrow("SELECT attempts, last_error FROM delivery")
