@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint types pytest bench lock schema clean assets browser
+.PHONY: help run test test-fast lint types pytest bench lock schema sql clean assets browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,8 +51,8 @@ lint: $(VENV)/.dev-installed ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-types: $(VENV)/.dev-installed ## mypy --strict on the three packages
-	$(BIN)/mypy uptime_core uptime_graphql uptime_worker
+types: $(VENV)/.dev-installed ## mypy --strict on the four packages
+	$(BIN)/mypy uptime_core uptime_graphql uptime_worker uptime_cli
 
 pytest: $(VENV)/.dev-installed $(VENDOR)/.installed browser ## the test suite only
 	$(BIN)/pytest
@@ -77,6 +77,9 @@ bench: $(VENV)/.dev-installed ## run every benchmark in bench/ and print its tab
 
 schema: $(VENV)/.dev-installed ## regenerate schema.graphql from the code
 	$(BIN)/python -c 'from uptime_graphql.schema import schema; open("schema.graphql", "w").write(schema.as_str() + "\n")'
+
+sql: $(VENV)/.dev-installed ## regenerate docs/sql/ (the composed statements, printed whole)
+	$(BIN)/python -m uptime_core.sql docs/sql
 
 lock: $(VENV)/.dev-installed ## re-pin constraints.txt from what is installed
 	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e' > constraints.txt

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from uptime_core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from uptime_core.db import async_url
-from uptime_core.migrations import MIGRATION_LOCK_ID, include_name
-from uptime_core.settings import get_settings
+from uptime_core.runtime.db import async_url
+from uptime_core.runtime.migrations import MIGRATION_LOCK_ID, include_name
+from uptime_core.runtime.settings import get_settings
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -59,10 +59,12 @@ sys.path.insert(0, str(BENCH))
 import stats as stats_bench  # bench/stats.py: seeding history the way the worker records it
 
 from tests.support.postgres import benchmark_database
-from uptime_core.db import create_pool, libpq_url
-from uptime_core.settings import Settings
-from uptime_core.stats import Uptime, UptimeWindow, uptime_for_targets
-from uptime_core.targets import CheckRow, latest_checks, list_targets, targets_by_id
+from uptime_core.enums import UptimeWindow
+from uptime_core.history import CheckRow, latest_checks
+from uptime_core.runtime.db import create_pool, libpq_url
+from uptime_core.runtime.settings import Settings
+from uptime_core.stats.uptime import Uptime, uptime_for_targets
+from uptime_core.targets import list_targets, targets_by_id
 
 WARM_UP_SECONDS = 2.0
 
@@ -230,7 +232,7 @@ def servers(url: str) -> Iterator[tuple[str, str]]:
     api_port, plain_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": url, "UPTIME_LOG_LEVEL": "warning"}
     api = subprocess.Popen(
-        [sys.executable, "-m", "uptime_core", "api"],
+        [sys.executable, "-m", "uptime_cli", "api"],
         env={**env, "UPTIME_API_PORT": str(api_port)},
         stdin=subprocess.DEVNULL,
     )

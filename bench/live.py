@@ -62,8 +62,8 @@ import probes as probe_bench  # bench/probes.py: the peer process
 
 from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core.db import libpq_url
-from uptime_core.scheduling import EVENTS_CHANNEL
+from uptime_core.events import EVENTS_CHANNEL
+from uptime_core.runtime.db import libpq_url
 
 WARM_UP_SECONDS = 3.0
 GRACE_SECONDS = 5.0  # how long after the window a delivery may still arrive and count
@@ -265,7 +265,7 @@ async def measure(
 def start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`uptime <command>` in its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "uptime_core", command], env=env, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "uptime_cli", command], env=env, stdin=subprocess.DEVNULL
     )
 
 

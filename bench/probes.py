@@ -30,7 +30,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.peers import Target
-from uptime_core.probes import CheckStatus, probe
+from uptime_core.enums import CheckStatus
+from uptime_core.probes import probe
 
 HOST = "127.0.0.1"
 HTTP_RESPONSE = (

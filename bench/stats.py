@@ -34,16 +34,11 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.postgres import benchmark_database
-from uptime_core.db import STATEMENT_CACHE_BYTES, libpq_url
+from uptime_core.enums import UptimeWindow
 from uptime_core.retention import create_partition_sql
-from uptime_core.stats import (
-    Range,
-    Uptime,
-    UptimeWindow,
-    Window,
-    rollup_upsert_sql,
-    uptime_for_targets,
-)
+from uptime_core.runtime.db import STATEMENT_CACHE_BYTES, libpq_url
+from uptime_core.stats.rollups import rollup_upsert_sql
+from uptime_core.stats.uptime import Range, Uptime, Window, uptime_for_targets
 
 # One day of synthetic checks for every target: 0.5 % down, latency log-normal around 60 ms.
 DAY_OF_CHECKS = """

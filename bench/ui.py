@@ -39,9 +39,9 @@ from tests.support.net import free_port, wait_for_http
 from tests.support.peers import TcpPeer
 from tests.support.postgres import benchmark_database
 from tests.support.processes import WorkerProcess
-from uptime_core.db import libpq_url
 from uptime_core.retention import create_partition_sql
-from uptime_core.stats import rollup_upsert_sql
+from uptime_core.runtime.db import libpq_url
+from uptime_core.stats.rollups import rollup_upsert_sql
 
 # One day of one check a minute for every target: 0.5 % down, latency log-normal around 2 ms
 # (what a loopback TCP connect takes), ending before now (the worker's own results follow).
@@ -82,7 +82,7 @@ async def seed_history(db: asyncpg.Connection, days: int) -> None:
 def start_api(url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     with log_path.open("w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "uptime_core", "api"],
+            [sys.executable, "-m", "uptime_cli", "api"],
             env={**os.environ, "DATABASE_URL": url, "UPTIME_API_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -41,7 +41,7 @@ import probes as probe_bench  # bench/probes.py: the peer process and the bare l
 
 from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core.db import libpq_url
+from uptime_core.runtime.db import libpq_url
 
 WARM_UP_SECONDS = 3.0
 
@@ -59,7 +59,7 @@ class Workers:
         self.ports = [free_port() for _ in range(count)]
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "uptime_core", "worker"],
+                [sys.executable, "-m", "uptime_cli", "worker"],
                 env={
                     **os.environ,
                     "DATABASE_URL": url,

@@ -13,10 +13,10 @@ import pytest
 
 from tests.support.postgres import TEMPLATE, create_database, drop_database
 from tests.support.processes import StartWorker, WorkerProcess
-from uptime_core import migrations
-from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
-from uptime_core.settings import Settings
+from uptime_core.runtime import migrations
+from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.embedded import EmbeddedPostgres
+from uptime_core.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 

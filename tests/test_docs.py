@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -26,16 +26,16 @@ import pytest
 from tests.support.net import free_port, wait_for_http
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core import cli
-from uptime_core.db import libpq_url
-from uptime_core.embedded import (
+from uptime_cli import commands as cli
+from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.embedded import (
     FAST_STOP_SECONDS,
     SYSTEM_USER,
     EmbeddedPostgres,
     binaries_dir,
 )
-from uptime_core.entry import Shutdown
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
+from uptime_core.runtime.signals import Shutdown
 
 
 def live_postgres_processes(pgdata: Path) -> list[psutil.Process]:
@@ -75,7 +75,7 @@ class RunningUptime:
         self.log_path = data_dir.parent / "uptime-run.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [*wrapper, sys.executable, "-m", "uptime_core", "run"],
+                [*wrapper, sys.executable, "-m", "uptime_cli", "run"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -180,7 +180,7 @@ def test_a_second_run_on_the_same_data_directory_is_refused(data_dir: Path) -> N
         env = {**os.environ, "UPTIME_DATA_DIR": str(data_dir), "UPTIME_API_PORT": str(free_port())}
         env.pop("DATABASE_URL", None)
         second = subprocess.run(
-            [sys.executable, "-m", "uptime_core", "run"],
+            [sys.executable, "-m", "uptime_cli", "run"],
             env=env,
             capture_output=True,
             text=True,
@@ -212,7 +212,7 @@ def test_run_refuses_a_public_address_without_a_token(data_dir: Path) -> None:
     env = {**os.environ, "UPTIME_DATA_DIR": str(data_dir), "UPTIME_API_HOST": "0.0.0.0"}
     env.pop("UPTIME_API_TOKEN", None)
     result = subprocess.run(
-        [sys.executable, "-m", "uptime_core", "run"],
+        [sys.executable, "-m", "uptime_cli", "run"],
         env=env,
         capture_output=True,
         text=True,

@@ -32,7 +32,7 @@ import anyio
 import httpcore
 import httpx
 
-from uptime_core.settings import Settings, get_settings, is_loopback
+from uptime_core.runtime.settings import Settings, get_settings, is_loopback
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -11,7 +11,6 @@ statement marks results with ``in_maintenance_sql`` and statistics clip with
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -19,15 +18,8 @@ from zoneinfo import available_timezones
 
 import asyncpg
 
-from uptime_core.probes import FieldError, TargetSettingsError
-
-
-class MaintenanceKind(enum.StrEnum):
-    """A one-off window (absolute start and end) or a weekly one (local times in a zone)."""
-
-    ONCE = "once"
-    WEEKLY = "weekly"
-
+from uptime_core.enums import MaintenanceKind
+from uptime_core.validation import FieldError, InvalidFields
 
 # The longest weekly window, and so how many local days back a window covering an instant can
 # have started.
@@ -136,7 +128,7 @@ MAX_NAME_LENGTH = 200
 
 
 def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
-    """The fields in canonical form (only the kind's own set); raises ``TargetSettingsError``
+    """The fields in canonical form (only the kind's own set); raises ``InvalidFields``
     naming every bad field."""
     problems: list[FieldError] = []
     if not fields.name.strip() or len(fields.name) > MAX_NAME_LENGTH:
@@ -157,7 +149,7 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
         if not naive and start is not None and end is not None and end <= start:
             problems.append(FieldError("endsAt", "must be after startsAt"))
         if problems:
-            raise TargetSettingsError(problems)
+            raise InvalidFields(problems)
         return MaintenanceFields(
             fields.name, fields.target_id, fields.kind, fields.starts_at, fields.ends_at
         )
@@ -176,7 +168,7 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
             FieldError("timeZone", "must be an IANA time zone name such as Europe/Paris or UTC")
         )
     if problems:
-        raise TargetSettingsError(problems)
+        raise InvalidFields(problems)
     return MaintenanceFields(
         fields.name,
         fields.target_id,
@@ -211,13 +203,11 @@ async def _check_references(connection: asyncpg.Connection, fields: MaintenanceF
     if fields.target_id is not None and not await connection.fetchval(
         "SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)", fields.target_id
     ):
-        raise TargetSettingsError([FieldError("targetId", "no target has this id")])
+        raise InvalidFields([FieldError("targetId", "no target has this id")])
     if fields.time_zone is not None and not await connection.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", fields.time_zone
     ):
-        raise TargetSettingsError(
-            [FieldError("timeZone", "is not a time zone this database knows")]
-        )
+        raise InvalidFields([FieldError("timeZone", "is not a time zone this database knows")])
 
 
 def _values(fields: MaintenanceFields) -> list[Any]:

@@ -17,9 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-from uptime_core.maintenance import MaintenanceKind
-from uptime_core.probes import CheckStatus, ProbeKind
-from uptime_core.stats import HISTOGRAM_COLUMNS
+from uptime_core.enums import (
+    ChannelKind,
+    CheckStatus,
+    DeliveryEvent,
+    DeliveryState,
+    MaintenanceKind,
+    ProbeKind,
+    TargetStatus,
+)
+from uptime_core.stats.histogram import HISTOGRAM_COLUMNS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -29,17 +36,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
-
-
-class TargetStatus(enum.StrEnum):
-    """A target's confirmed state, which moves only after its thresholds are met."""
-
-    UP = "up"
-    DOWN = "down"
-    DEGRADED = "degraded"
-    PENDING = "pending"
-    PAUSED = "paused"
-    UNKNOWN = "unknown"
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> sa.Enum:
@@ -220,32 +216,6 @@ class Incident(SQLModel, table=True):
 
 
 # -- alerting --------------------------------------------------------------------------------
-
-
-class ChannelKind(enum.StrEnum):
-    """Where a notification channel sends (docs/alerting.md)."""
-
-    WEBHOOK = "webhook"
-    SLACK = "slack"
-    EMAIL = "email"
-
-
-class DeliveryEvent(enum.StrEnum):
-    """What a delivery announces."""
-
-    DOWN = "down"
-    REMINDER = "reminder"
-    RESOLVED = "resolved"
-    TEST = "test"
-
-
-class DeliveryState(enum.StrEnum):
-    """PENDING until sent or given up; SUPPRESSED: held back by a maintenance window."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    SUPPRESSED = "suppressed"
 
 
 class NotificationChannel(SQLModel, table=True):

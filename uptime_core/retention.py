@@ -1,7 +1,7 @@
 """Daily partitions of ``check_result``: created ahead of time, dropped whole when expired.
 
 A partition holds one UTC day of slots and is named ``check_result_pYYYYMMDD``. Workers call
-``maintain_partitions`` at start and every hour (one at a time, through an advisory lock);
+``manage_partitions`` at start and every hour (one at a time, through an advisory lock);
 ``uptime migrate`` calls it too. Dropping a partition removes raw results only: the hourly and
 daily rollups keep the statistics of those days.
 """
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 PARTITION_PREFIX = "check_result_p"
 PARTITION_NAME = re.compile(rf"^{PARTITION_PREFIX}(\d{{8}})$")
 DAYS_AHEAD = 7
-# pg_try_advisory_lock key while maintaining partitions ("parts" in ASCII).
-MAINTENANCE_LOCK_ID = 0x7061727473
+# pg_try_advisory_lock key while managing partitions ("parts" in ASCII).
+PARTITION_LOCK_ID = 0x7061727473
 
 
 def partition_name(day: date) -> str:
@@ -38,7 +38,7 @@ def create_partition_sql(day: date) -> str:
 
 
 @dataclass(frozen=True)
-class Maintenance:
+class PartitionChanges:
     created: list[str]
     dropped: list[str]
 
@@ -57,9 +57,9 @@ async def existing_partitions(connection: asyncpg.Connection) -> dict[date, str]
     return days
 
 
-async def maintain_partitions(
+async def manage_partitions(
     connection: asyncpg.Connection, retention_days: int, *, days_ahead: int = DAYS_AHEAD
-) -> Maintenance:
+) -> PartitionChanges:
     """Create the partitions from yesterday to ``days_ahead`` days on; drop those whose whole
     day is more than ``retention_days`` days old. Database clock, UTC days."""
     today: date = await connection.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
@@ -79,16 +79,16 @@ async def maintain_partitions(
             dropped.append(name)
     if created or dropped:
         log.info("partitions: created %s; dropped %s", created or "none", dropped or "none")
-    return Maintenance(created, dropped)
+    return PartitionChanges(created, dropped)
 
 
-async def maintain_partitions_once(
+async def manage_partitions_once(
     connection: asyncpg.Connection, retention_days: int
-) -> Maintenance | None:
-    """``maintain_partitions`` unless another process is already doing it (then None)."""
-    if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", MAINTENANCE_LOCK_ID):
+) -> PartitionChanges | None:
+    """``manage_partitions`` unless another process is already doing it (then None)."""
+    if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", PARTITION_LOCK_ID):
         return None
     try:
-        return await maintain_partitions(connection, retention_days)
+        return await manage_partitions(connection, retention_days)
     finally:
-        await connection.execute("SELECT pg_advisory_unlock($1)", MAINTENANCE_LOCK_ID)
+        await connection.execute("SELECT pg_advisory_unlock($1)", PARTITION_LOCK_ID)

@@ -8,16 +8,18 @@ is here, one named statement per operation; GraphQL types live in ``uptime_graph
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 
-from uptime_core.probes import FieldError, TargetSettingsError, validate_target_settings
+from uptime_core.paging import page
+from uptime_core.probes import validate_target_settings
 from uptime_core.probes.validation import HIDDEN_PASSWORD, split_url
-from uptime_core.scheduling import FIRST_SLOT
+from uptime_core.scheduling.claim import FIRST_SLOT
+from uptime_core.validation import FieldError, InvalidFields
 
 MAX_NAME_LENGTH = 200
 MAX_INTERVAL_SECONDS = 24 * 3600
@@ -47,43 +49,7 @@ class TargetRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class CheckRow:
-    """One recorded check."""
-
-    target_id: int
-    scheduled_for: datetime
-    started_at: datetime
-    finished_at: datetime
-    status: str
-    latency_ms: float | None
-    error_kind: str | None
-    message: str | None
-    http_status: int | None
-
-
-@dataclass(frozen=True)
-class IncidentRow:
-    id: int
-    target_id: int
-    started_at: datetime
-    resolved_at: datetime | None
-    cause: str | None
-
-
-Row = TypeVar("Row")
-
-
-def _page(
-    rows: list[asyncpg.Record], first: int, make: Callable[..., Row]
-) -> tuple[list[Row], bool]:
-    """A page from a query that fetched ``first + 1`` rows: the rows, and whether more follow."""
-    return [make(**dict(row)) for row in rows[:first]], len(rows) > first
-
-
 TARGET_COLUMNS = ", ".join(TargetRow.__dataclass_fields__)
-CHECK_COLUMNS = ", ".join(CheckRow.__dataclass_fields__)
-INCIDENT_COLUMNS = ", ".join(IncidentRow.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -103,7 +69,7 @@ class TargetFields:
 
 
 def validate(fields: TargetFields) -> TargetFields:
-    """The fields in canonical form, or ``TargetSettingsError`` naming every bad field."""
+    """The fields in canonical form, or ``InvalidFields`` naming every bad field."""
     errors: list[FieldError] = []
     name = fields.name.strip()
     if not name:
@@ -128,11 +94,11 @@ def validate(fields: TargetFields) -> TargetFields:
             interval_seconds=fields.interval_seconds,
             options=fields.options or {},
         )
-    except TargetSettingsError as error:
+    except InvalidFields as error:
         errors.extend(error.errors)
-        raise TargetSettingsError(errors) from None
+        raise InvalidFields(errors) from None
     if errors:
-        raise TargetSettingsError(errors)
+        raise InvalidFields(errors)
     return TargetFields(
         name=name,
         kind=settings.kind.value,
@@ -210,7 +176,7 @@ def keep_hidden_password(given: str | None, stored: str | None) -> str | None:
         old.hostport.lower(),
     )
     if not same_place:
-        raise TargetSettingsError(
+        raise InvalidFields(
             [
                 FieldError(
                     "url",
@@ -244,7 +210,7 @@ def _refuse_secrets_elsewhere(
         if current.options.get(option) and option not in option_changes
     ]
     if problems:
-        raise TargetSettingsError(problems)
+        raise InvalidFields(problems)
 
 
 _SECRET_OPTIONS = {
@@ -422,97 +388,4 @@ async def list_targets(
         pattern,
         first + 1,
     )
-    return _page(rows, first, TargetRow)
-
-
-async def latest_checks(
-    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int]
-) -> dict[int, CheckRow]:
-    """Each target's most recent check, in one statement."""
-    rows = await connection.fetch(
-        f"""
-        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
-        CROSS JOIN LATERAL (
-            SELECT {CHECK_COLUMNS} FROM check_result
-            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT 1
-        ) AS c
-        """,
-        target_ids,
-    )
-    return {row["target_id"]: CheckRow(**dict(row)) for row in rows}
-
-
-async def recent_checks(
-    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int], *, first: int
-) -> dict[int, tuple[list[CheckRow], bool]]:
-    """Each target's first page of checks (newest first) and whether more follow, in one
-    statement: what ``checks_page`` gives for one target without a cursor."""
-    rows = await connection.fetch(
-        f"""
-        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
-        CROSS JOIN LATERAL (
-            SELECT {CHECK_COLUMNS} FROM check_result
-            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT $2
-        ) AS c
-        ORDER BY c.target_id, c.scheduled_for DESC
-        """,
-        target_ids,
-        first + 1,
-    )
-    grouped: dict[int, list[asyncpg.Record]] = {i: [] for i in target_ids}
-    for row in rows:
-        grouped[row["target_id"]].append(row)
-    return {i: _page(found, first, CheckRow) for i, found in grouped.items()}
-
-
-async def checks_page(
-    connection: asyncpg.Connection | asyncpg.Pool,
-    target_id: int,
-    *,
-    first: int,
-    before: datetime | None,
-) -> tuple[list[CheckRow], bool]:
-    """A target's checks, newest first (keyset: slots before ``before``)."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {CHECK_COLUMNS} FROM check_result
-        WHERE target_id = $1 AND ($2::timestamptz IS NULL OR scheduled_for < $2)
-        ORDER BY scheduled_for DESC
-        LIMIT $3
-        """,
-        target_id,
-        before,
-        first + 1,
-    )
-    return _page(rows, first, CheckRow)
-
-
-async def incident_by_id(
-    connection: asyncpg.Connection | asyncpg.Pool, incident_id: int
-) -> IncidentRow | None:
-    row = await connection.fetchrow(
-        f"SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = $1", incident_id
-    )
-    return None if row is None else IncidentRow(**dict(row))
-
-
-async def incidents_page(
-    connection: asyncpg.Connection | asyncpg.Pool,
-    target_id: int,
-    *,
-    first: int,
-    before_id: int | None,
-) -> tuple[list[IncidentRow], bool]:
-    """A target's incidents, newest first (keyset on id)."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {INCIDENT_COLUMNS} FROM incident
-        WHERE target_id = $1 AND ($2::bigint IS NULL OR id < $2)
-        ORDER BY id DESC
-        LIMIT $3
-        """,
-        target_id,
-        before_id,
-        first + 1,
-    )
-    return _page(rows, first, IncidentRow)
+    return page(rows, first, TargetRow)

@@ -21,10 +21,10 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.types.unset import UNSET, UnsetType
 
-from uptime_core.db import create_pool
-from uptime_core.health import readiness_problem
-from uptime_core.migrations import current_revision
-from uptime_core.settings import Settings
+from uptime_core.runtime.db import create_pool
+from uptime_core.runtime.health import readiness_problem
+from uptime_core.runtime.migrations import current_revision
+from uptime_core.runtime.settings import Settings
 from uptime_graphql import graphiql
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.dashboard import mount_dashboard

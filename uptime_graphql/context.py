@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from strawberry.fastapi import BaseContext
 
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 from uptime_graphql.live import LiveEvents
 from uptime_graphql.loaders import Loaders
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
-from uptime_core.probes import TargetSettingsError
+from uptime_core.validation import InvalidFields
 
 
 @strawberry.type(description="The input was refused; nothing was written.")
@@ -31,7 +31,7 @@ class NotFoundError:
     id: strawberry.ID
 
 
-def validation_error(error: TargetSettingsError) -> ValidationError:
+def validation_error(error: InvalidFields) -> ValidationError:
     """The first problem as message and field, and all of them in ``problems``."""
     first = error.errors[0]
     return ValidationError(

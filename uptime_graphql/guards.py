@@ -27,7 +27,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.websocket_origin import is_same_origin
 
-from uptime_core.settings import Settings, is_loopback
+from uptime_core.runtime.settings import Settings, is_loopback
 
 log = logging.getLogger("uptime.api")
 

@@ -24,9 +24,9 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from uptime_core.db import describe_error, libpq_url
-from uptime_core.scheduling import EVENTS_CHANNEL
-from uptime_core.targets import CHECK_COLUMNS, CheckRow
+from uptime_core.events import EVENTS_CHANNEL
+from uptime_core.history import CHECK_COLUMNS, CheckRow
+from uptime_core.runtime.db import describe_error, libpq_url
 
 log = logging.getLogger("uptime.live")
 

@@ -10,8 +10,10 @@ from typing import TypeVar
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from uptime_core.stats import Uptime, UptimeWindow, Window, uptime_for_targets
-from uptime_core.targets import CheckRow, TargetRow, latest_checks, recent_checks, targets_by_id
+from uptime_core.enums import UptimeWindow
+from uptime_core.history import CheckRow, latest_checks, recent_checks
+from uptime_core.stats.uptime import Uptime, Window, uptime_for_targets
+from uptime_core.targets import TargetRow, targets_by_id
 
 UptimeKey = tuple[int, UptimeWindow]
 ChecksKey = tuple[int, int]  # target id, page size

@@ -10,8 +10,9 @@ import asyncpg
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from uptime_core import alerting, maintenance, targets
-from uptime_core.probes import FieldError, TargetSettingsError
+from uptime_core import maintenance, targets
+from uptime_core.alerting import channels, outbox
+from uptime_core.validation import FieldError, InvalidFields
 from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
 from uptime_graphql.inputs.channel import (
     CreateChannelInput,
@@ -117,7 +118,7 @@ class Mutation:
         )
         try:
             row = await targets.create_target(info.context.pool, fields)
-        except TargetSettingsError as error:
+        except InvalidFields as error:
             return validation_error(rename_option_fields(error, kind))
         return Target.from_row(row)
 
@@ -133,7 +134,7 @@ class Mutation:
                 continue
             if value is None and name in _REQUIRED:
                 null = FieldError(to_camel_case(name), "must not be null")
-                return validation_error(TargetSettingsError([null]))
+                return validation_error(InvalidFields([null]))
             changes[name] = value
         if input.kind is not strawberry.UNSET and input.kind is not None:
             changes["kind"] = input.kind.value
@@ -146,7 +147,7 @@ class Mutation:
             given = option_changes(_chosen_options(input, kind))
             try:
                 row = await targets.update_target(connection, target_id, changes, given)
-            except TargetSettingsError as error:
+            except InvalidFields as error:
                 return validation_error(rename_option_fields(error, kind))
         return not_found(input.id) if row is None else Target.from_row(row)
 
@@ -176,8 +177,8 @@ class Mutation:
         self, info: strawberry.Info, input: CreateChannelInput
     ) -> ChannelResult:
         try:
-            row = await alerting.create_channel(info.context.pool, channel_fields(input))
-        except TargetSettingsError as error:
+            row = await channels.create_channel(info.context.pool, channel_fields(input))
+        except InvalidFields as error:
             return validation_error(error)
         return NotificationChannel.from_row(row)
 
@@ -189,19 +190,19 @@ class Mutation:
         if channel_id is None:
             return not_found(input.id)
         try:
-            row = await alerting.update_channel(
+            row = await channels.update_channel(
                 info.context.pool,
                 channel_id,
                 lambda current: changed_channel_fields(current, input),
             )
-        except TargetSettingsError as error:
+        except InvalidFields as error:
             return validation_error(error)
         return not_found(input.id) if row is None else NotificationChannel.from_row(row)
 
     @strawberry.mutation(description="Delete a channel with its deliveries.")
     async def delete_channel(self, info: strawberry.Info, id: strawberry.ID) -> DeleteResult:
         channel_id = _key(id, "NotificationChannel")
-        if channel_id is None or not await alerting.delete_channel(info.context.pool, channel_id):
+        if channel_id is None or not await channels.delete_channel(info.context.pool, channel_id):
             return not_found(id)
         return Deleted(id=id)
 
@@ -214,7 +215,7 @@ class Mutation:
         row = (
             None
             if channel_id is None
-            else await alerting.queue_test_message(info.context.pool, channel_id)
+            else await outbox.queue_test_message(info.context.pool, channel_id)
         )
         return not_found(id) if row is None else Delivery.from_row(row)
 
@@ -224,7 +225,7 @@ class Mutation:
     ) -> MaintenanceWindowResult:
         try:
             row = await maintenance.create_window(info.context.pool, maintenance_fields(input))
-        except TargetSettingsError as error:
+        except InvalidFields as error:
             return validation_error(error)
         return MaintenanceWindow.from_row(row)
 
@@ -243,7 +244,7 @@ class Mutation:
         try:
             fields = maintenance_fields(input, current)
             row = await maintenance.update_window(info.context.pool, window_id, fields)
-        except TargetSettingsError as error:
+        except InvalidFields as error:
             return validation_error(error)
         return not_found(input.id) if row is None else MaintenanceWindow.from_row(row)
 

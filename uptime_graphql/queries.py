@@ -8,19 +8,20 @@ from collections.abc import Iterable, Iterator
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from uptime_core import __version__, stats
-from uptime_core.alerting import channel_by_id
+from uptime_core import __version__
+from uptime_core.alerting.channels import channel_by_id
+from uptime_core.enums import UptimeWindow
+from uptime_core.history import incident_by_id
 from uptime_core.maintenance import window_by_id
-from uptime_core.targets import incident_by_id, list_targets
+from uptime_core.targets import list_targets
 from uptime_graphql.types.channel import (
     DeliveryConnection,
-    DeliveryState,
     NotificationChannel,
     NotificationChannelConnection,
     channels_page,
     deliveries_page,
 )
-from uptime_graphql.types.enums import TargetStatus
+from uptime_graphql.types.enums import DeliveryState, TargetStatus
 from uptime_graphql.types.incident import Incident
 from uptime_graphql.types.maintenance import (
     MaintenanceWindow,
@@ -40,11 +41,11 @@ def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
             yield from _fields(selection.selections)
 
 
-def _asked_of_each_target(selected: list[Selection]) -> tuple[bool, list[stats.UptimeWindow]]:
+def _asked_of_each_target(selected: list[Selection]) -> tuple[bool, list[UptimeWindow]]:
     """Whether a page of targets asks each node for lastCheck, and for uptime over which
     windows (the ones named literally or by a variable)."""
     last_check = False
-    windows: set[stats.UptimeWindow] = set()
+    windows: set[UptimeWindow] = set()
     for targets in _fields(selected):
         edges = (f for f in _fields(targets.selections) if f.name == "edges")
         nodes = (n for e in edges for n in _fields(e.selections) if n.name == "node")
@@ -53,7 +54,7 @@ def _asked_of_each_target(selected: list[Selection]) -> tuple[bool, list[stats.U
             if field.name == "lastCheck":
                 last_check = True
             elif field.name == "uptime" and isinstance(window, str):
-                windows.update(w for w in stats.UptimeWindow if w.name == window)
+                windows.update(w for w in UptimeWindow if w.name == window)
     return last_check, sorted(windows, key=lambda w: w.value)
 
 

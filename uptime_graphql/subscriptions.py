@@ -9,8 +9,8 @@ from datetime import datetime
 
 import strawberry
 
-from uptime_core import stats
-from uptime_core.targets import CheckRow
+from uptime_core.history import CheckRow
+from uptime_core.stats.uptime import uptime_for_window
 from uptime_graphql.errors import bad_input
 from uptime_graphql.live import BATCH_LIMIT
 from uptime_graphql.types.check import Check
@@ -142,12 +142,11 @@ class Subscription:
         parsed = parse_global_id(target_id, "Target")
         if parsed is None:
             raise bad_input("targetId is not a target's id")
-        core_window = stats.UptimeWindow[window.name]
         pool = info.context.pool
         async with info.context.live.subscribe_checks({parsed[1]}) as queue:
             last = None
             while True:
-                answer = await stats.uptime_for_window(pool, parsed[1], core_window)
+                answer = await uptime_for_window(pool, parsed[1], window)
                 if answer is None:
                     return  # no such target (any more)
                 current = Uptime.from_stats(window, answer)

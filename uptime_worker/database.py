@@ -3,7 +3,7 @@ outage, and an outage is logged once when it starts and once when it ends.
 
 Each path that touches the database (``claim``: the check loop's claims; ``record``: recording
 results; ``deliver``: the notification outbox; ``upkeep``: partitions and pruning) reports its
-failures and successes here under its own name. An outage (``uptime_core.db.is_outage``: the
+failures and successes here under its own name. An outage (``uptime_core.runtime.db.is_outage``: the
 database unreachable, restarting, crashed, or unable to write) starts with the first failure of
 any path: one WARNING line naming the error's class and message, no traceback. It ends when
 every path that failed has succeeded again: one INFO line with its length. So a restart
@@ -24,7 +24,7 @@ from typing import TypeVar
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from uptime_core.db import describe_error, is_outage
+from uptime_core.runtime.db import describe_error, is_outage
 from uptime_worker.metrics import WorkerMetrics
 
 log = logging.getLogger("uptime.worker")

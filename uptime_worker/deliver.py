@@ -35,7 +35,7 @@ import traceback
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
-from uptime_core.alerting import (
+from uptime_core.alerting.outbox import (
     ATTEMPT_FAILED,
     BEGIN_ATTEMPT,
     MARK_SENT,
@@ -43,9 +43,9 @@ from uptime_core.alerting import (
     ClaimedDelivery,
     claim_due_deliveries,
 )
-from uptime_core.alerting_send import SendError, describe_unexpected, send
-from uptime_core.db import describe_error, is_outage
-from uptime_core.settings import Settings
+from uptime_core.alerting.send import SendError, describe_unexpected, send
+from uptime_core.runtime.db import describe_error, is_outage
+from uptime_core.runtime.settings import Settings
 from uptime_worker.database import DatabaseHealth
 from uptime_worker.metrics import WorkerMetrics
 

@@ -30,17 +30,16 @@ from typing import TypeVar
 import asyncpg
 from tenacity import RetryCallState
 
-from uptime_core.db import describe_error, is_outage
 from uptime_core.probes import probe
-from uptime_core.scheduling import (
-    CheckOutcome,
+from uptime_core.runtime.db import describe_error, is_outage
+from uptime_core.runtime.settings import Settings
+from uptime_core.scheduling.claim import (
     ClaimedSlot,
     claim_due_targets,
-    record_results,
     release_leases,
     seconds_until_next_due,
 )
-from uptime_core.settings import Settings
+from uptime_core.scheduling.record import CheckOutcome, record_results
 from uptime_worker.database import DatabaseHealth
 from uptime_worker.metrics import WorkerMetrics
 

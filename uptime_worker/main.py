@@ -4,8 +4,8 @@ Starts its health server at once (so ``/healthz`` answers while the database is 
 connects to the database (retrying with backoff), then runs the check loop and the
 deliverers of notifications (``deliver.py``) until SIGTERM or SIGINT, after which both wind
 down as ``loop.py`` and ``deliver.py`` describe and it exits 0. Before the event loop runs, a
-stop signal raises ``uptime_core.entry.Shutdown`` (the process exits 0 at once); from then on
-it sets ``stopping``.
+stop signal raises ``Shutdown`` (``uptime_core.runtime.signals``; the process exits 0 at once);
+from then on it sets ``stopping``.
 
 A database outage never ends the process (``database.py``): ``/readyz`` answers 503 with the
 reason while it lasts or while results cannot be written, and the metrics
@@ -24,13 +24,19 @@ from types import FrameType
 import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from uptime_core.alerting import prune_deliveries
-from uptime_core.db import create_pool, describe_error, describe_host, is_outage, unreachable
-from uptime_core.entry import STOP_SIGNALS
-from uptime_core.health import readiness_problem
-from uptime_core.migrations import current_revision
-from uptime_core.retention import maintain_partitions_once
-from uptime_core.settings import ConfigurationError, Settings
+from uptime_core.alerting.outbox import prune_deliveries
+from uptime_core.retention import manage_partitions_once
+from uptime_core.runtime.db import (
+    create_pool,
+    describe_error,
+    describe_host,
+    is_outage,
+    unreachable,
+)
+from uptime_core.runtime.health import readiness_problem
+from uptime_core.runtime.migrations import current_revision
+from uptime_core.runtime.settings import ConfigurationError, Settings
+from uptime_core.runtime.signals import STOP_SIGNALS
 from uptime_worker.database import DatabaseHealth
 from uptime_worker.deliver import Deliverer
 from uptime_worker.loop import CheckLoop
@@ -100,7 +106,7 @@ class Worker:
                 self.health.pool = self.pool
                 self.metrics.database_up.set(1)
                 if await self._wait_for_schema(self.pool):
-                    maintenance = asyncio.create_task(self._maintain_partitions(self.pool))
+                    partitions = asyncio.create_task(self._manage_partitions(self.pool))
                     deliverer = asyncio.create_task(
                         Deliverer(
                             self.pool, self.settings, self.stopping, self.metrics, self.health
@@ -111,12 +117,12 @@ class Worker:
                             self.pool, self.settings, self.stopping, self.metrics, self.health
                         ).run()
                     finally:
-                        maintenance.cancel()
+                        partitions.cancel()
                         # The check loop sets ``stopping`` when it winds down; the deliverer
                         # then finishes its sends in flight and gives the rest back.
                         self.stopping.set()
                         await asyncio.gather(deliverer, return_exceptions=True)
-                        await asyncio.gather(maintenance, return_exceptions=True)
+                        await asyncio.gather(partitions, return_exceptions=True)
             else:
                 connect.cancel()
             stop.cancel()
@@ -173,7 +179,7 @@ class Worker:
             log.info("the database schema is current; starting to check")
         return True
 
-    async def _maintain_partitions(self, pool: asyncpg.Pool) -> None:
+    async def _manage_partitions(self, pool: asyncpg.Pool) -> None:
         """Keep check_result's day partitions made ahead and expired ones dropped, and delete
         finished deliveries as old: now, then every hour. Replicas take turns at partitions
         through an advisory lock (pruning twice is harmless). An outage is retried until it
@@ -181,14 +187,14 @@ class Worker:
 
         async def upkeep() -> None:
             async with pool.acquire() as connection:
-                await maintain_partitions_once(connection, self.settings.retention_days)
+                await manage_partitions_once(connection, self.settings.retention_days)
                 await prune_deliveries(connection, self.settings.retention_days)
 
         while True:
             try:
                 await self.health.retry("upkeep", upkeep)
             except Exception:
-                log.exception("partition maintenance failed; trying again in an hour")
+                log.exception("managing partitions failed; trying again in an hour")
             await asyncio.sleep(PARTITION_MAINTENANCE_SECONDS)
 
     async def _serve_health(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from uptime_core.metrics import Registry
-from uptime_core.models import ChannelKind
-from uptime_core.probes import CheckStatus, ProbeKind
+from uptime_core.enums import ChannelKind, CheckStatus, ProbeKind
+from uptime_core.runtime.metrics import Registry
 
 DELIVERY_OUTCOMES = ("sent", "retried", "failed")
 

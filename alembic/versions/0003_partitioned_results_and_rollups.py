@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from uptime_core.retention import DAYS_AHEAD, create_partition_sql
-from uptime_core.stats import HISTOGRAM_COLUMNS, rollup_upsert_sql
+from uptime_core.stats.histogram import HISTOGRAM_COLUMNS
+from uptime_core.stats.rollups import rollup_upsert_sql
 
 revision: str = "0003"
 down_revision: str | None = "0002"

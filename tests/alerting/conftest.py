@@ -14,7 +14,7 @@ from tests.alerting.receivers import SmtpServer, SwitchableTarget, WebhookReceiv
 # The API served over real HTTP, as the GraphQL tests serve it.
 from tests.graphql.conftest import api_url, serve_api  # noqa: F401
 from tests.support.peers import CertificateSet, make_certificates
-from uptime_core.db import libpq_url
+from uptime_core.runtime.db import libpq_url
 
 
 @pytest.fixture

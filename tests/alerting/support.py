@@ -10,10 +10,11 @@ from typing import Any
 import asyncpg
 
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core.alerting import ChannelFields, create_channel
-from uptime_core.models import ChannelKind
-from uptime_core.probes import CheckStatus, ErrorKind, ProbeResult
-from uptime_core.scheduling import CheckOutcome, claim_due_targets, record_results
+from uptime_core.alerting.channels import ChannelFields, create_channel
+from uptime_core.enums import ChannelKind, CheckStatus, ErrorKind
+from uptime_core.probes import ProbeResult
+from uptime_core.scheduling.claim import claim_due_targets
+from uptime_core.scheduling.record import CheckOutcome, record_results
 
 UP = ProbeResult(CheckStatus.UP, latency_ms=1.5)
 DOWN = ProbeResult(CheckStatus.DOWN, error_kind=ErrorKind.REFUSED, message="connection refused")

@@ -20,16 +20,12 @@ from tests.support.net import free_port
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.alerting import (
-    ClaimedDelivery,
-    claim_due_deliveries,
-    format_duration,
-    queue_test_message,
-)
-from uptime_core.alerting_send import SIGNATURE_HEADER, SendError, send
-from uptime_core.db import libpq_url
-from uptime_core.models import ChannelKind
-from uptime_core.settings import Settings
+from uptime_core.alerting.messages import format_duration
+from uptime_core.alerting.outbox import ClaimedDelivery, claim_due_deliveries, queue_test_message
+from uptime_core.alerting.send import SIGNATURE_HEADER, SendError, send
+from uptime_core.enums import ChannelKind
+from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.settings import Settings
 from uptime_worker.deliver import Deliverer
 
 WEBHOOK_SECRET = "a-shared-secret-of-some-length"

@@ -11,14 +11,14 @@ import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets
+from uptime_core.enums import MaintenanceKind
 from uptime_core.maintenance import (
     MaintenanceFields,
     check_maintenance_fields,
     in_maintenance_sql,
     maintenance_ranges_sql,
 )
-from uptime_core.models import MaintenanceKind
-from uptime_core.probes import TargetSettingsError
+from uptime_core.validation import InvalidFields
 
 # (weekdays, local start, duration, zone): Sunday night in Paris over the spring change
 # (2026-03-29), Friday night into Saturday in New York, Sunday into Monday in Tokyo.
@@ -161,6 +161,6 @@ async def test_windows_apply_to_their_target_or_to_all(db: asyncpg.Connection) -
     ],
 )
 def test_bad_windows_name_the_field(fields: MaintenanceFields, field: str) -> None:
-    with pytest.raises(TargetSettingsError) as raised:
+    with pytest.raises(InvalidFields) as raised:
         check_maintenance_fields(fields)
     assert raised.value.errors[0].field == field

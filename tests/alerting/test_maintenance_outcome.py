@@ -13,8 +13,8 @@ from tests.alerting.support import DOWN, UP, add_channel, check, new_target, sta
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.models import ChannelKind
-from uptime_core.stats import Range, uptime_for_window
+from uptime_core.enums import ChannelKind
+from uptime_core.stats.uptime import Range, uptime_for_window
 
 
 async def test_a_window_is_neither_up_nor_down_in_uptime_and_clips_downtime(

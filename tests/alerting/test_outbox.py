@@ -10,15 +10,12 @@ from typing import Any
 import asyncpg
 
 from tests.alerting.support import DOWN, UP, check, new_target
-from uptime_core.alerting import (
-    ChannelFields,
-    claim_due_deliveries,
-    create_channel,
-    format_duration,
-    prune_deliveries,
-)
-from uptime_core.models import ChannelKind
-from uptime_core.scheduling import CheckOutcome, claim_due_targets, record_results
+from uptime_core.alerting.channels import ChannelFields, create_channel
+from uptime_core.alerting.messages import format_duration
+from uptime_core.alerting.outbox import claim_due_deliveries, prune_deliveries
+from uptime_core.enums import ChannelKind
+from uptime_core.scheduling.claim import claim_due_targets
+from uptime_core.scheduling.record import CheckOutcome, record_results
 
 
 async def channel(

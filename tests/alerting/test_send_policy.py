@@ -21,10 +21,10 @@ from tests.alerting.test_delivery import deliverer_settings, email_config, run_d
 from tests.support.peers import CertificateSet, Request, respond
 from tests.support.wait import poll_until
 from uptime_core.address_policy import AddressPolicy
-from uptime_core.alerting import ClaimedDelivery, queue_test_message
-from uptime_core.alerting_send import SendError, send
-from uptime_core.models import ChannelKind
-from uptime_core.settings import Settings, get_settings
+from uptime_core.alerting.outbox import ClaimedDelivery, queue_test_message
+from uptime_core.alerting.send import SendError, send
+from uptime_core.enums import ChannelKind
+from uptime_core.runtime.settings import Settings, get_settings
 
 NO_LOOPBACK = AddressPolicy(
     blocked=(ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))

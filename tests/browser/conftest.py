@@ -64,7 +64,7 @@ class Uptime:
     def start_api(self) -> None:
         with self.log_path.open("a") as log:
             self.api = subprocess.Popen(
-                [sys.executable, "-m", "uptime_core", "api"],
+                [sys.executable, "-m", "uptime_cli", "api"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

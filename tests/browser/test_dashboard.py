@@ -17,7 +17,7 @@ from playwright.async_api import Page, expect
 from tests.browser.conftest import Hosts, StartUptime, Uptime
 from tests.support.peers import HttpPeer
 from tests.support.wait import poll_until
-from uptime_core.db import libpq_url
+from uptime_core.runtime.db import libpq_url
 
 INTERVAL = 1
 FAILURE_THRESHOLD = 2

@@ -12,7 +12,7 @@ from tests.browser.conftest import Hosts, StartUptime
 from tests.browser.measure import measure_overview, seed_targets
 from tests.support.peers import TcpPeer
 from tests.support.wait import poll_until
-from uptime_core.db import libpq_url
+from uptime_core.runtime.db import libpq_url
 
 TARGETS = 200  # each checked every second: 200 checks/s
 INTERACTIVE_WITHIN_MS = 2000

@@ -12,9 +12,10 @@ import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core.db import is_outage, libpq_url
-from uptime_core.probes import CheckStatus, ProbeResult
-from uptime_core.scheduling import CheckOutcome, record_results
+from uptime_core.enums import CheckStatus
+from uptime_core.probes import ProbeResult
+from uptime_core.runtime.db import is_outage, libpq_url
+from uptime_core.scheduling.record import CheckOutcome, record_results
 
 
 async def raised(operation: Awaitable[object]) -> BaseException:

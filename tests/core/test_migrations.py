@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from uptime_core import migrations, models  # noqa: F401  (models registers the tables)
-from uptime_core.db import create_engine
-from uptime_core.settings import Settings
+from uptime_core.runtime import migrations
+from uptime_core.runtime.db import create_engine
+from uptime_core.runtime.settings import Settings
 
 
 async def schema_differences(url: str) -> list[Any]:
@@ -50,7 +50,7 @@ async def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
 
 def run_uptime(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "uptime_core", *args],
+        [sys.executable, "-m", "uptime_cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

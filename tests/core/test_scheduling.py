@@ -8,16 +8,12 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from tests.support.targets import TargetSpec, insert_targets
-from uptime_core.db import libpq_url
-from uptime_core.probes import CheckStatus, ErrorKind, ProbeResult
-from uptime_core.scheduling import (
-    CheckOutcome,
-    ClaimedSlot,
-    claim_due_targets,
-    record_results,
-    release_leases,
-)
-from uptime_core.stats import rebuild_rollups
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import ProbeResult
+from uptime_core.runtime.db import libpq_url
+from uptime_core.scheduling.claim import ClaimedSlot, claim_due_targets, release_leases
+from uptime_core.scheduling.record import CheckOutcome, record_results
+from uptime_core.stats.rollups import rebuild_rollups
 
 UP = ProbeResult(CheckStatus.UP, latency_ms=1.5)
 DOWN = ProbeResult(CheckStatus.DOWN, error_kind=ErrorKind.REFUSED, message="connection refused")

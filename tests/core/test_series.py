@@ -10,8 +10,10 @@ import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.series import SHAPES, LatencyPoint, latency_series
-from uptime_core.stats import Range, UptimeWindow, rebuild_rollups, uptime_for_window
+from uptime_core.enums import UptimeWindow
+from uptime_core.stats.rollups import rebuild_rollups
+from uptime_core.stats.series import SHAPES, LatencyPoint, latency_series
+from uptime_core.stats.uptime import Range, uptime_for_window
 
 
 async def history_target(db: asyncpg.Connection) -> tuple[int, datetime]:

@@ -8,7 +8,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from uptime_core.settings import DEFAULT_BLOCKED_NETWORKS, Settings
+from uptime_core.runtime.settings import DEFAULT_BLOCKED_NETWORKS, Settings
 
 
 def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

@@ -13,18 +13,11 @@ import asyncpg
 import pytest
 
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.retention import existing_partitions, maintain_partitions
-from uptime_core.stats import (
-    HISTOGRAM_BUCKETS,
-    Range,
-    Uptime,
-    UptimeWindow,
-    Window,
-    bucket_bounds,
-    rebuild_rollups,
-    uptime_for_targets,
-    uptime_for_window,
-)
+from uptime_core.enums import UptimeWindow
+from uptime_core.retention import existing_partitions, manage_partitions
+from uptime_core.stats.histogram import HISTOGRAM_BUCKETS, bucket_bounds
+from uptime_core.stats.rollups import rebuild_rollups
+from uptime_core.stats.uptime import Range, Uptime, Window, uptime_for_targets, uptime_for_window
 
 MINUTE = timedelta(minutes=1)
 
@@ -313,7 +306,7 @@ async def test_retention_drops_whole_days_and_statistics_stay(
     before_whole = await uptime_for_window(db, target_id, whole)
     before_recent = await uptime_for_window(db, target_id, recent, use_rollups=False)
 
-    done = await maintain_partitions(db, retention_days=3)
+    done = await manage_partitions(db, retention_days=3)
     dropped_days = sorted(done.dropped)
     assert len(dropped_days) >= 2, dropped_days
     remaining = await existing_partitions(db)
@@ -345,7 +338,7 @@ async def test_uptime_stats_rebuild_reports_each_rollup_by_its_name(database_url
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "uptime_core",
+        "uptime_cli",
         "stats",
         "rebuild",
         "--since",

@@ -11,7 +11,7 @@ from typing import Any
 from unittest import mock
 
 from tests.deploy.kustomize import Manifest, pod_spec
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from tests.deploy.manifests import (
     settings_from,
 )
 from tests.deploy.test_kubernetes import with_generated_token
-from uptime_core.settings import Settings, is_loopback
+from uptime_core.runtime.settings import Settings, is_loopback
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 

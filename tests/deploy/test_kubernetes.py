@@ -33,9 +33,9 @@ from tests.deploy.manifests import (
     settings_from,
     workloads,
 )
-from uptime_core.health import READINESS_TIMEOUT_SECONDS
 from uptime_core.probes.validation import MAX_TIMEOUT_SECONDS
-from uptime_core.settings import EXAMPLE_API_TOKENS, Settings, is_loopback
+from uptime_core.runtime.health import READINESS_TIMEOUT_SECONDS
+from uptime_core.runtime.settings import EXAMPLE_API_TOKENS, Settings, is_loopback
 from uptime_worker.loop import RECORD_GRACE_SECONDS
 
 KUBERNETES_VERSION = "1.32.0"

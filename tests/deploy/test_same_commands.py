@@ -14,8 +14,8 @@ from tests.deploy.conftest import DOCKERFILES
 from tests.deploy.dockerfile import Dockerfile
 from tests.deploy.kustomize import Manifest, containers_of
 from tests.deploy.manifests import REPO, workloads
-from uptime_core import cli
-from uptime_core.settings import Settings
+from uptime_cli import commands as cli
+from uptime_core.runtime.settings import Settings
 
 EXPECTED = {
     "migrate": ["uptime", "migrate"],
@@ -37,21 +37,21 @@ class FakeChild:
 
 def what_uptime_run_starts(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The `uptime` commands `uptime run` performs: the migration it runs in-process, then the
-    subcommands it spawns (`python -m uptime_core <subcommand>`, i.e. `uptime <subcommand>`)."""
+    subcommands it spawns (`python -m uptime_cli <subcommand>`, i.e. `uptime <subcommand>`)."""
     performed: list[list[str]] = []
 
     def migrate(url: str, settings: Settings) -> None:
         performed.append(["uptime", "migrate"])
 
     def spawn(argv: list[str], **kwargs: Any) -> FakeChild:
-        assert argv[:3] == [sys.executable, "-m", "uptime_core"], argv
+        assert argv[:3] == [sys.executable, "-m", "uptime_cli"], argv
         performed.append(["uptime", *argv[3:]])
         return FakeChild(argv, **kwargs)
 
     monkeypatch.setattr(cli, "migrate_to_head", migrate)
     # `uptime run` spawns through subprocess.Popen (restored when the test ends).
     monkeypatch.setattr(subprocess, "Popen", spawn)
-    monkeypatch.setattr(cli, "_stop_children", lambda children, grace: None)
+    monkeypatch.setattr(cli, "stop_children", lambda children, grace: None)
     settings = Settings(database_url="postgresql://u@127.0.0.1:9/x", api_host="127.0.0.1")
     cli.command_run(settings)
     return performed
@@ -59,7 +59,7 @@ def what_uptime_run_starts(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 def test_the_uptime_script_is_the_cli_that_run_spawns() -> None:
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "uptime"]
-    assert script.value == "uptime_core.entry:main"
+    assert script.value == "uptime_cli.entry:main"
 
 
 def test_make_run_runs_uptime_run() -> None:

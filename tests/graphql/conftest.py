@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 from uptime_graphql.app import create_app
 
 ServeApi = Callable[..., AbstractAsyncContextManager[str]]

@@ -52,7 +52,7 @@ def test_api_refuses_a_public_address_without_a_token() -> None:
     env = {**os.environ, "DATABASE_URL": "postgresql://u@127.0.0.1:9/x", "UPTIME_API_HOST": "::"}
     env.pop("UPTIME_API_TOKEN", None)
     result = subprocess.run(
-        [sys.executable, "-m", "uptime_core", "api"],
+        [sys.executable, "-m", "uptime_cli", "api"],
         env=env,
         capture_output=True,
         text=True,
@@ -67,7 +67,7 @@ def test_api_refuses_a_public_address_without_a_token() -> None:
 def test_api_without_database_url_says_how_to_get_one() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     result = subprocess.run(
-        [sys.executable, "-m", "uptime_core", "api"],
+        [sys.executable, "-m", "uptime_cli", "api"],
         env=env,
         capture_output=True,
         text=True,

@@ -20,8 +20,8 @@ from tests.graphql.conftest import ServeApi
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.db import libpq_url
-from uptime_core.scheduling import EVENTS_CHANNEL
+from uptime_core.events import EVENTS_CHANNEL
+from uptime_core.runtime.db import libpq_url
 from uptime_graphql.schema import ExecutionContext
 from uptime_graphql.types.node import global_id
 

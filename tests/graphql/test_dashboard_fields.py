@@ -12,7 +12,7 @@ import pytest
 
 from tests.graphql.conftest import ServeApi
 from tests.support.targets import TargetSpec, insert_targets, record_history
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 from uptime_graphql.types.node import global_id
 
 

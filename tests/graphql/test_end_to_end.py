@@ -30,7 +30,7 @@ def api_process(database_url: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "api.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uptime_core", "api"],
+        [sys.executable, "-m", "uptime_cli", "api"],
         env={
             **os.environ,
             "DATABASE_URL": database_url,

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.graphql.conftest import ServeApi
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 from uptime_graphql import graphiql
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

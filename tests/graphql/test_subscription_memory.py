@@ -8,9 +8,9 @@ import gc
 from datetime import UTC, datetime
 
 from tests.support.wait import poll_until
-from uptime_core.db import create_pool
-from uptime_core.settings import Settings
-from uptime_core.targets import CheckRow
+from uptime_core.history import CheckRow
+from uptime_core.runtime.db import create_pool
+from uptime_core.runtime.settings import Settings
 from uptime_graphql.context import Context
 from uptime_graphql.live import LiveEvents
 from uptime_graphql.schema import schema

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tests.graphql.conftest import Api, ServeApi
 from tests.support.targets import record_history
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 
 TARGET_FIELDS = """
     ... on Target { id name kind url host port intervalSeconds timeoutSeconds paused status

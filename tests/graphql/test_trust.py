@@ -32,7 +32,7 @@ from websockets.typing import Origin, Subprotocol
 from tests.graphql.conftest import ServeApi
 from tests.support.net import free_port, wait_for_http
 from tests.support.wait import poll_until
-from uptime_core.settings import EXAMPLE_API_TOKENS, Settings
+from uptime_core.runtime.settings import EXAMPLE_API_TOKENS, Settings
 from uptime_graphql.context import token_matches
 from uptime_graphql.guards import host_of, is_local_name
 from uptime_graphql.schema import schema
@@ -61,7 +61,7 @@ class ApiProcess:
         env["DATABASE_URL"] = settings.get("database_url", UNREACHABLE_DATABASE)
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uptime_core", "api"],
+                [sys.executable, "-m", "uptime_cli", "api"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -177,7 +177,7 @@ def test_an_empty_or_example_token_stops_the_program_with_one_line(
         }
     )
     result = subprocess.run(
-        [sys.executable, "-m", "uptime_core", command],
+        [sys.executable, "-m", "uptime_cli", command],
         env=env,
         capture_output=True,
         text=True,

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from uptime_core import migrations
-from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
+from uptime_core.runtime import migrations
+from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.embedded import EmbeddedPostgres
 
 TEMPLATE = "uptime_template"
 

@@ -30,7 +30,7 @@ class WorkerProcess:
         }
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uptime_core", "worker"],
+                [sys.executable, "-m", "uptime_cli", "worker"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 
 from uptime_core.retention import create_partition_sql
-from uptime_core.scheduling import FIRST_SLOT
-from uptime_core.stats import rollup_upsert_sql
+from uptime_core.scheduling.claim import FIRST_SLOT
+from uptime_core.stats.rollups import rollup_upsert_sql
 
 
 @dataclass

@@ -24,9 +24,9 @@ from tests.support.postgres import create_database
 from tests.support.processes import StartWorker, WorkerProcess
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core import migrations
-from uptime_core.db import libpq_url
-from uptime_core.embedded import EmbeddedPostgres
+from uptime_core.runtime import migrations
+from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.embedded import EmbeddedPostgres
 
 OUTAGES = ["immediate", "kill"] * 5
 RECORDING_AGAIN_WITHIN_SECONDS = 10.0

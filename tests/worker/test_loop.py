@@ -12,10 +12,12 @@ import pytest
 
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.db import create_pool
-from uptime_core.probes import CheckStatus, ProbeResult
-from uptime_core.scheduling import CheckOutcome, ClaimedSlot, Recorded, record_results
-from uptime_core.settings import Settings
+from uptime_core.enums import CheckStatus
+from uptime_core.probes import ProbeResult
+from uptime_core.runtime.db import create_pool
+from uptime_core.runtime.settings import Settings
+from uptime_core.scheduling.claim import ClaimedSlot
+from uptime_core.scheduling.record import CheckOutcome, Recorded, record_results
 from uptime_worker import loop
 from uptime_worker.loop import CheckLoop
 

@@ -20,7 +20,7 @@ from tests.support.peers import HttpPeer, Request, TcpPeer, respond
 from tests.support.processes import StartWorker, WorkerProcess
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.db import libpq_url
+from uptime_core.runtime.db import libpq_url
 
 
 class SlowHttpPeer(HttpPeer):

@@ -16,29 +16,22 @@ from uptime_core.probes.options import (
     ProbeOptions,
     TcpOptions,
 )
-from uptime_core.probes.result import CheckStatus, ErrorKind, ProbeResult
-from uptime_core.probes.target import ProbeKind, ProbeTarget
+from uptime_core.probes.result import ProbeResult
+from uptime_core.probes.target import ProbeTarget
 from uptime_core.probes.validation import (
-    FieldError,
-    TargetSettingsError,
     ValidatedSettings,
     validate_target_settings,
 )
 
 __all__ = [
-    "CheckStatus",
-    "ErrorKind",
-    "FieldError",
     "HttpOptions",
     "IcmpOptions",
     "IpFamily",
     "JsonAssertion",
     "JsonOperator",
-    "ProbeKind",
     "ProbeOptions",
     "ProbeResult",
     "ProbeTarget",
-    "TargetSettingsError",
     "TcpOptions",
     "ValidatedSettings",
     "probe",

@@ -6,26 +6,24 @@ import asyncio
 from typing import Any
 
 from uptime_core.address_policy import AddressPolicy, probe_policy
+from uptime_core.enums import CheckStatus, ErrorKind
 from uptime_core.probes.deadline import Deadline
 from uptime_core.probes.errors import ProbeFailure, classify_exception, shorten
 from uptime_core.probes.http import probe_http
 from uptime_core.probes.icmp import probe_icmp
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import HttpOptions, IcmpOptions, TcpOptions
-from uptime_core.probes.result import CheckStatus, ErrorKind, ProbeResult
+from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.target import ProbeTarget
 from uptime_core.probes.tcp import probe_tcp
-from uptime_core.probes.validation import (
-    TargetSettingsError,
-    ValidatedSettings,
-    validate_target_settings,
-)
+from uptime_core.probes.validation import ValidatedSettings, validate_target_settings
+from uptime_core.validation import InvalidFields
 
 _SETTINGS_CACHE_SIZE = 4096
-_settings_cache: dict[tuple[Any, ...], ValidatedSettings | TargetSettingsError] = {}
+_settings_cache: dict[tuple[Any, ...], ValidatedSettings | InvalidFields] = {}
 
 
-def _settings_for(target: ProbeTarget) -> ValidatedSettings | TargetSettingsError:
+def _settings_for(target: ProbeTarget) -> ValidatedSettings | InvalidFields:
     """Validated settings of `target`, remembered: the same targets come round every interval.
 
     The key holds `repr(options)`: for JSON values equal reprs mean equal options, and
@@ -50,7 +48,7 @@ def _settings_for(target: ProbeTarget) -> ValidatedSettings | TargetSettingsErro
                 timeout_seconds=target.timeout_seconds,
                 options=target.options,
             )
-        except TargetSettingsError as exc:
+        except InvalidFields as exc:
             settings = exc
         if len(_settings_cache) >= _SETTINGS_CACHE_SIZE:
             _settings_cache.clear()
@@ -67,7 +65,7 @@ async def probe(target: ProbeTarget, policy: AddressPolicy | None = None) -> Pro
     cancellation.
     """
     settings = _settings_for(target)
-    if isinstance(settings, TargetSettingsError):
+    if isinstance(settings, InvalidFields):
         return ProbeResult(
             CheckStatus.DOWN,
             error_kind=ErrorKind.INVALID_TARGET,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 
 from uptime_core.address_policy import AddressBlocked
-from uptime_core.probes.result import ErrorKind
+from uptime_core.enums import ErrorKind
 
 _UNREACHABLE_ERRNOS = frozenset(
     {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.EADDRNOTAVAIL}

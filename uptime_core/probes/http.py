@@ -7,11 +7,12 @@ import json
 import httpx
 
 from uptime_core.address_policy import AddressBlocked, AddressPolicy, guarded_transport
+from uptime_core.enums import ErrorKind
 from uptime_core.probes.assertions import evaluate_json_assertion, status_accepted
 from uptime_core.probes.errors import ProbeFailure, quote, shorten
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import HttpOptions, IpFamily
-from uptime_core.probes.result import ErrorKind, ProbeResult
+from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.tls import client_ssl_context
 from uptime_core.probes.validation import redact_password
 

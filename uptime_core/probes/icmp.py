@@ -8,11 +8,12 @@ import socket
 import aioping
 
 from uptime_core.address_policy import AddressPolicy
+from uptime_core.enums import ErrorKind
 from uptime_core.probes.errors import ProbeFailure
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import IcmpOptions
 from uptime_core.probes.resolve import allowed_addresses
-from uptime_core.probes.result import ErrorKind, ProbeResult
+from uptime_core.probes.result import ProbeResult
 
 PERMISSION_HINT = (
     "ICMP is not permitted: run as root or with CAP_NET_RAW, or allow unprivileged ping "

@@ -6,8 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from uptime_core.enums import CheckStatus, ErrorKind
 from uptime_core.probes.errors import quote
-from uptime_core.probes.result import CheckStatus, ErrorKind, ProbeResult
+from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.tls import peer_certificate_expiry
 
 

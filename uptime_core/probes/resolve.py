@@ -12,10 +12,10 @@ from uptime_core.address_policy import (
     literal_address,
     resolve_checked,
 )
+from uptime_core.enums import ErrorKind
 from uptime_core.probes.errors import ProbeFailure, shorten
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import IpFamily
-from uptime_core.probes.result import ErrorKind
 
 _FAMILIES = {
     IpFamily.ANY: socket.AF_UNSPEC,

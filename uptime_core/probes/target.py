@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any, Protocol
-
-
-class ProbeKind(enum.StrEnum):
-    """The protocols a target can be probed with."""
-
-    HTTP = "http"
-    TCP = "tcp"
-    ICMP = "icmp"
 
 
 class ProbeTarget(Protocol):

@@ -6,11 +6,12 @@ import asyncio
 import socket
 
 from uptime_core.address_policy import AddressBlocked, AddressPolicy
+from uptime_core.enums import ErrorKind
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
 from uptime_core.probes.resolve import allowed_addresses
-from uptime_core.probes.result import ErrorKind, ProbeResult
+from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.tls import client_ssl_context, peer_certificate_expiry
 
 

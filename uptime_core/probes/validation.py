@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from uptime_core.enums import ProbeKind
 from uptime_core.probes.assertions import ORDERING_OPERATORS, JsonOperator
 from uptime_core.probes.options import (
     HttpOptions,
@@ -25,7 +26,7 @@ from uptime_core.probes.options import (
     TcpOptions,
     header_problems,
 )
-from uptime_core.probes.target import ProbeKind
+from uptime_core.validation import FieldError, InvalidFields
 
 MAX_TIMEOUT_SECONDS = 300.0
 MIN_INTERVAL_SECONDS = 1.0
@@ -40,22 +41,6 @@ _OPTIONS_MODELS: dict[ProbeKind, type[ProbeOptions]] = {
     ProbeKind.TCP: TcpOptions,
     ProbeKind.ICMP: IcmpOptions,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One problem with one field; `field` uses the API's naming (see the module docstring)."""
-
-    field: str
-    message: str
-
-
-class TargetSettingsError(ValueError):
-    """Target settings that do not make sense; carries every problem found, not just the first."""
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        self.errors: tuple[FieldError, ...] = tuple(errors)
-        super().__init__("; ".join(f"{error.field}: {error.message}" for error in self.errors))
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,14 +283,14 @@ def validate_target_settings(
 ) -> ValidatedSettings:
     """Check a target's settings and return them in canonical form (option defaults filled).
 
-    Raises `TargetSettingsError` listing every problem, each naming its field.
+    Raises `InvalidFields` listing every problem, each naming its field.
     """
     errors: list[FieldError] = []
     try:
         probe_kind = ProbeKind(kind)
     except ValueError:
         kinds = ", ".join(k.value for k in ProbeKind)
-        raise TargetSettingsError([FieldError("kind", f"must be one of {kinds}")]) from None
+        raise InvalidFields([FieldError("kind", f"must be one of {kinds}")]) from None
 
     checked_url: str | None = None
     checked_host: str | None = None
@@ -344,7 +329,7 @@ def validate_target_settings(
     if isinstance(parsed_options, HttpOptions) and checked_url is not None and not errors:
         _check_request_builds(checked_url, parsed_options, errors)
     if errors or parsed_options is None:
-        raise TargetSettingsError(errors)
+        raise InvalidFields(errors)
     return ValidatedSettings(
         kind=probe_kind,
         url=checked_url,

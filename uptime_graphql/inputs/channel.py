@@ -9,11 +9,10 @@ from typing import Any
 
 import strawberry
 
-from uptime_core.alerting import ChannelFields, ChannelRow, validate_channel_config
+from uptime_core.alerting.channels import ChannelFields, ChannelRow, validate_channel_config
 from uptime_core.maintenance import MaintenanceFields, MaintenanceRow
-from uptime_core.probes import FieldError, TargetSettingsError
-from uptime_graphql.types.channel import ChannelKind
-from uptime_graphql.types.maintenance import MaintenanceKind, Weekday
+from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql.types.enums import ChannelKind, MaintenanceKind, Weekday
 from uptime_graphql.types.node import parse_global_id
 
 
@@ -108,7 +107,7 @@ def target_keys(ids: list[strawberry.ID], field: str = "targetIds") -> list[int]
     for value in ids:
         parsed = parse_global_id(value, "Target")
         if parsed is None:
-            raise TargetSettingsError([FieldError(field, f"{value} is not a target id")])
+            raise InvalidFields([FieldError(field, f"{value} is not a target id")])
         keys.append(parsed[1])
     return keys
 
@@ -135,7 +134,7 @@ def _others_given(given: CreateChannelInput | UpdateChannelInput, kind: ChannelK
         (ChannelKind.EMAIL, given.email),
     ):
         if other is not kind and value not in (None, strawberry.UNSET):
-            raise TargetSettingsError(
+            raise InvalidFields(
                 [FieldError(other.value, f"does not apply to a {kind.name} channel")]
             )
 
@@ -145,13 +144,11 @@ def _config(kind: ChannelKind, merged: dict[str, Any]) -> dict[str, Any]:
 
 
 def channel_fields(given: CreateChannelInput) -> ChannelFields:
-    """The core's fields for a new channel; raises ``TargetSettingsError``."""
+    """The core's fields for a new channel; raises ``InvalidFields``."""
     kind = given.kind
     _others_given(given, kind)
     if _settings_for(given, kind) is None:
-        raise TargetSettingsError(
-            [FieldError(kind.value, f"is required for a {kind.name} channel")]
-        )
+        raise InvalidFields([FieldError(kind.value, f"is required for a {kind.name} channel")])
     return ChannelFields(
         name=given.name,
         kind=kind,
@@ -164,7 +161,7 @@ def channel_fields(given: CreateChannelInput) -> ChannelFields:
 
 
 def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> ChannelFields:
-    """The channel's fields after ``given``; raises ``TargetSettingsError``."""
+    """The channel's fields after ``given``; raises ``InvalidFields``."""
 
     def pick(value: Any, old: Any) -> Any:
         return old if value is strawberry.UNSET else value
@@ -184,7 +181,7 @@ def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> Ch
                 merged[name] = None
     name = pick(given.name, current.name)
     if name is None:
-        raise TargetSettingsError([FieldError("name", "must not be null")])
+        raise InvalidFields([FieldError("name", "must not be null")])
     all_targets = pick(given.all_targets, current.all_targets)
     target_ids = (
         current.target_ids
@@ -262,7 +259,7 @@ def maintenance_fields(
     weekdays = pick("weekdays")
     name, kind = pick("name"), pick("kind")
     if name is None or kind is None:
-        raise TargetSettingsError([FieldError("name" if name is None else "kind", "is required")])
+        raise InvalidFields([FieldError("name" if name is None else "kind", "is required")])
     return MaintenanceFields(
         name=name,
         target_id=(current.target_id if current else None)

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from uptime_core.probes import FieldError, TargetSettingsError
+from uptime_core.validation import FieldError, InvalidFields
 from uptime_graphql.types.enums import ProbeKind
 
 
@@ -113,10 +113,10 @@ def options_input_name(kind: str) -> str:
     return {"http": "http", "tcp": "tcp", "icmp": "icmp"}.get(kind, "options")
 
 
-def rename_option_fields(error: TargetSettingsError, kind: str) -> TargetSettingsError:
+def rename_option_fields(error: InvalidFields, kind: str) -> InvalidFields:
     """``options.x`` in the core's errors becomes ``http.x`` (or tcp, icmp) as in the input."""
     prefix = options_input_name(kind)
-    return TargetSettingsError(
+    return InvalidFields(
         [
             FieldError(
                 f"{prefix}.{e.field.removeprefix('options.')}"

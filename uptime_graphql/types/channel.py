@@ -7,18 +7,9 @@ from datetime import datetime
 import asyncpg
 import strawberry
 
-from uptime_core import alerting, models
+from uptime_core.alerting import channels, outbox
+from uptime_graphql.types.enums import ChannelKind, DeliveryEvent, DeliveryState
 from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
-
-strawberry.enum(models.ChannelKind, description="Where a channel sends.")
-strawberry.enum(models.DeliveryEvent, description="What a delivery announces.")
-strawberry.enum(
-    models.DeliveryState,
-    description="PENDING until sent or given up; SUPPRESSED: held back by a maintenance window.",
-)
-ChannelKind = models.ChannelKind
-DeliveryEvent = models.DeliveryEvent
-DeliveryState = models.DeliveryState
 
 
 @strawberry.type(
@@ -63,8 +54,8 @@ class NotificationChannel(Node):
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: alerting.ChannelRow) -> NotificationChannel:
-        config = alerting.public_config(row.kind, row.config)
+    def from_row(cls, row: channels.ChannelRow) -> NotificationChannel:
+        config = channels.public_config(row.kind, row.config)
         return cls(
             id=global_id("NotificationChannel", row.id),
             name=row.name,
@@ -73,8 +64,8 @@ class NotificationChannel(Node):
             all_targets=row.all_targets,
             target_ids=[global_id("Target", t) for t in row.target_ids],
             reminder_interval_seconds=row.reminder_interval_seconds,
-            has_secret=alerting.has_secret(row.kind, row.config),
-            webhook=WebhookSettings(url_host=alerting.url_origin(config["url"]))
+            has_secret=channels.has_secret(row.kind, row.config),
+            webhook=WebhookSettings(url_host=channels.url_origin(config["url"]))
             if row.kind is ChannelKind.WEBHOOK
             else None,
             email=EmailSettings(
@@ -123,7 +114,7 @@ class Delivery(Node):
     sent_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: alerting.DeliveryRow) -> Delivery:
+    def from_row(cls, row: outbox.DeliveryRow) -> Delivery:
         return cls(
             id=global_id("Delivery", row.id),
             channel_id=global_id("NotificationChannel", row.channel_id),
@@ -158,7 +149,7 @@ class DeliveryConnection:
 async def channels_page(
     pool: asyncpg.Pool, first: int, after: int | None
 ) -> NotificationChannelConnection:
-    rows = await alerting.list_channels(pool, first + 1, after)
+    rows = await channels.list_channels(pool, first + 1, after)
     edges = [
         NotificationChannelEdge(cursor=cursor(str(row.id)), node=NotificationChannel.from_row(row))
         for row in rows[:first]
@@ -178,7 +169,7 @@ async def deliveries_page(
     channel_id: int | None,
     state: DeliveryState | None,
 ) -> DeliveryConnection:
-    rows = await alerting.list_deliveries(
+    rows = await outbox.list_deliveries(
         pool, first + 1, after, channel_id, None if state is None else state.value
     )
     edges = [

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from uptime_core.targets import CheckRow
+from uptime_core.history import CheckRow
 from uptime_graphql.loaders import loaded
 from uptime_graphql.types.enums import CheckStatus
 from uptime_graphql.types.node import PageInfo

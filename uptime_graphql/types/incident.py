@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from uptime_core.targets import IncidentRow
+from uptime_core.history import IncidentRow
 from uptime_graphql.types.node import Node, PageInfo, global_id
 
 

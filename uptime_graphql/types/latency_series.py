@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from uptime_core import series
+from uptime_core.stats import series
 
 
 @strawberry.type(description="Latency and failures in one time bucket; null without data.")

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, time
 
 import asyncpg
 import strawberry
 
 from uptime_core import maintenance
+from uptime_graphql.types.enums import MaintenanceKind, Weekday
 from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
-
-strawberry.enum(
-    maintenance.MaintenanceKind,
-    description="ONCE: from startsAt to endsAt. WEEKLY: on the weekdays, from localStart in "
-    "timeZone for durationSeconds.",
-)
-MaintenanceKind = maintenance.MaintenanceKind
-
-
-@strawberry.enum(description="A day of the week (ISO order, Monday first).")
-class Weekday(enum.IntEnum):
-    MONDAY = 1
-    TUESDAY = 2
-    WEDNESDAY = 3
-    THURSDAY = 4
-    FRIDAY = 5
-    SATURDAY = 6
-    SUNDAY = 7
 
 
 @strawberry.type(

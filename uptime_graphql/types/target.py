@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from uptime_core import series, stats
+from uptime_core.history import checks_page, incidents_page
 from uptime_core.probes.validation import redact_password
-from uptime_core.targets import TargetRow, checks_page, incidents_page
+from uptime_core.stats import series
+from uptime_core.targets import TargetRow
 from uptime_graphql.errors import bad_input
 from uptime_graphql.loaders import loaded
 from uptime_graphql.types.check import Check, CheckConnection, CheckEdge
@@ -211,15 +212,14 @@ class Target(Node):
 
     @strawberry.field(description="Uptime over a rolling window.", graphql_type=Uptime)
     def uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime | Awaitable[Uptime]:
-        key = (self.row.id, stats.UptimeWindow[window.name])
+        key = (self.row.id, window)
         found, answer = loaded(info.context.loaders.uptime, key)
         if found and answer is not None:
             return Uptime.from_stats(window, answer)
         return self._load_uptime(info, window)
 
     async def _load_uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime:
-        core_window = stats.UptimeWindow[window.name]
-        answer = await info.context.loaders.uptime.load((self.row.id, core_window))
+        answer = await info.context.loaders.uptime.load((self.row.id, window))
         return Uptime.from_stats(window, answer)
 
     @strawberry.field(
@@ -237,9 +237,7 @@ class Target(Node):
                 f"latencySeries: at most {MAX_LATENCY_SERIES} per request; ask it of one "
                 "target at a time"
             )
-        points = await series.latency_series(
-            info.context.pool, self.row.id, stats.UptimeWindow[window.name]
-        )
+        points = await series.latency_series(info.context.pool, self.row.id, window)
         return [LatencyPoint.from_point(point) for point in points]
 
     @strawberry.field(description="Incidents, newest first.")

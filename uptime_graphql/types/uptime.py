@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from uptime_core import stats
+from uptime_core.stats import uptime as stats_uptime
 from uptime_graphql.types.enums import UptimeWindow
 
 
@@ -39,7 +39,7 @@ class Uptime:
     latency: LatencyStats | None
 
     @classmethod
-    def from_stats(cls, window: UptimeWindow, answer: stats.Uptime) -> Uptime:
+    def from_stats(cls, window: UptimeWindow, answer: stats_uptime.Uptime) -> Uptime:
         latency = None
         if answer.latency is not None:
             latency = LatencyStats(

@@ -99,9 +99,9 @@ def _row(result: Any) -> list[Any]:
 
 
 async def _probe_all() -> dict[str, Any]:
-    from uptime_core.alerting import ClaimedDelivery
-    from uptime_core.alerting_send import SendError, send
-    from uptime_core.models import ChannelKind
+    from uptime_core.alerting.outbox import ClaimedDelivery
+    from uptime_core.alerting.send import SendError, send
+    from uptime_core.enums import ChannelKind
     from uptime_core.probes import probe
 
     metadata = await asyncio.start_server(_metadata, METADATA, 80)

@@ -15,8 +15,9 @@ import pytest
 
 from tests.support.peers import HttpPeer, Target, TcpPeer
 from uptime_core.address_policy import AddressBlocked, AddressPolicy, address_forms
-from uptime_core.probes import CheckStatus, ErrorKind, probe
-from uptime_core.settings import Settings, get_settings
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import probe
+from uptime_core.runtime.settings import Settings, get_settings
 
 LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
 NO_LOOPBACK = AddressPolicy(blocked=(LOOPBACK_V4,))

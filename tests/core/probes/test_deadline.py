@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from tests.support.peers import HttpPeer, Target
-from uptime_core.probes import ErrorKind, probe
+from uptime_core.enums import ErrorKind
+from uptime_core.probes import probe
 
 
 async def test_its_own_expiry_is_a_timeout_result(http_peer: HttpPeer) -> None:

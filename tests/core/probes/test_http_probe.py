@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.support.peers import BIG_BODY_BYTES, CertificateSet, HttpPeer, Target
-from uptime_core.probes import CheckStatus, ErrorKind, probe
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import probe
 
 
 async def test_plain_get_is_up_with_latency_status_and_address(http_peer: HttpPeer) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.support.peers import Lab, Target
-from uptime_core.probes import CheckStatus, ErrorKind, probe
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import probe
 from uptime_core.probes.icmp import PERMISSION_HINT, open_icmp_socket
 
 REPO = Path(__file__).resolve().parents[3]

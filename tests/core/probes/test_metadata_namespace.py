@@ -189,7 +189,7 @@ async def test_a_worker_in_the_namespace_records_blocked_without_the_secret(
         with log_path.open("w") as log:
             worker = _start_in_namespace(
                 metadata_namespace,
-                *(sys.executable, "-m", "uptime_core", "worker"),
+                *(sys.executable, "-m", "uptime_cli", "worker"),
                 env=_environment(DATABASE_URL=database_url, UPTIME_WORKER_ID="metadata"),
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.support.peers import HttpPeer, Request, Target
-from uptime_core.probes import ErrorKind, probe
+from uptime_core.enums import ErrorKind
+from uptime_core.probes import probe
 
 TARGET_TEXT = "TOPSECRET" + "".join(f"{n:03d}" for n in range(100))  # 309 distinct characters
 

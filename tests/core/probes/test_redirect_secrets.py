@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.support.peers import HttpPeer, Request, Target, respond
-from uptime_core.probes import CheckStatus, probe
+from uptime_core.enums import CheckStatus
+from uptime_core.probes import probe
 
 API_KEY = "s3cret-api-key"
 BODY = '{"token": "body-s3cret"}'

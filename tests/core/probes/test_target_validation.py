@@ -7,22 +7,16 @@ from typing import Any
 import pytest
 
 from tests.support.peers import Target
-from uptime_core.probes import (
-    CheckStatus,
-    ErrorKind,
-    HttpOptions,
-    ProbeKind,
-    TargetSettingsError,
-    probe,
-    validate_target_settings,
-)
+from uptime_core.enums import CheckStatus, ErrorKind, ProbeKind
+from uptime_core.probes import HttpOptions, probe, validate_target_settings
 from uptime_core.probes.options import MAX_HEADER_BYTES, MAX_HEADERS
 from uptime_core.probes.validation import redact_password
+from uptime_core.validation import InvalidFields
 
 
 def _errors(**settings: Any) -> dict[str, str]:
     settings.setdefault("timeout_seconds", 5.0)
-    with pytest.raises(TargetSettingsError) as raised:
+    with pytest.raises(InvalidFields) as raised:
         validate_target_settings(**settings)
     return {error.field: error.message for error in raised.value.errors}
 

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from tests.support.peers import CertificateSet, Target, TcpPeer
-from uptime_core.probes import CheckStatus, ErrorKind, probe
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import probe
 
 
 async def _assert_connects(host: str, peer: TcpPeer) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from tests.support.peers import Lab, Target
-from uptime_core.probes import CheckStatus, ErrorKind, probe
+from uptime_core.enums import CheckStatus, ErrorKind
+from uptime_core.probes import probe
 
 TIMEOUT = 0.5
 

@@ -1,8 +1,8 @@
-"""The ``uptime`` command: run, api, worker, migrate.
+"""The ``uptime`` command: run, api, worker, migrate, stats.
 
 The API and worker packages are imported only by the commands that need them, so a worker
 process never loads the GraphQL stack. The console script enters through
-``uptime_core.entry``, which makes SIGTERM and SIGINT raise ``Shutdown`` before this module is
+``uptime_cli.entry``, which makes SIGTERM and SIGINT raise ``Shutdown`` before this module is
 imported.
 """
 
@@ -11,26 +11,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import functools
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
 from pydantic import ValidationError
 
+from uptime_cli.supervisor import Child, stop_children, supervise
 from uptime_core import __version__
-from uptime_core.db import DatabaseUnreachableError, describe_host, libpq_url, redact, unreachable
-from uptime_core.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from uptime_core.entry import Shutdown, install_stop_handlers
-from uptime_core.settings import ConfigurationError, Settings, get_settings, is_loopback
+from uptime_core.runtime.db import (
+    DatabaseUnreachableError,
+    describe_host,
+    libpq_url,
+    redact,
+    unreachable,
+)
+from uptime_core.runtime.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from uptime_core.runtime.settings import ConfigurationError, Settings, get_settings, is_loopback
+from uptime_core.runtime.signals import Shutdown, install_stop_handlers
 
 log = logging.getLogger("uptime")
 
@@ -113,7 +115,7 @@ def check_reachable(url: str, timeout: float) -> None:
 
 def migrate_to_head(url: str, settings: Settings) -> None:
     """Bring the schema to the newest revision; says so when there was nothing to do."""
-    from uptime_core import migrations
+    from uptime_core.runtime import migrations
 
     check_reachable(url, settings.db_connect_timeout)
 
@@ -185,135 +187,9 @@ def command_run(settings: Settings) -> int:
                 settings.api_port,
                 redact(url),
             )
-            return _supervise(children, server)
+            return supervise(children, server)
         finally:
-            _stop_children(children, settings.shutdown_grace_seconds)
-
-
-def _die_with_parent() -> None:
-    # If `uptime run` itself is killed (SIGKILL), its children get SIGTERM instead of living on.
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-# A child that exits on its own is started again after this long, doubling up to the maximum
-# while it keeps failing; one that ran this long counts as healthy again.
-RESTART_FIRST_WAIT_SECONDS = 1.0
-RESTART_MAX_WAIT_SECONDS = 30.0
-HEALTHY_AFTER_SECONDS = 60.0
-SUPERVISE_POLL_SECONDS = 0.2
-
-
-@dataclass
-class Child:
-    """``uptime api`` or ``uptime worker`` under ``uptime run``, started again if it exits
-    (first started by ``start``)."""
-
-    name: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
-    failures: int = 0
-    restart_at: float | None = None
-
-    def start(self) -> None:
-        # A session of their own: a terminal's Ctrl-C reaches only this process, which then
-        # stops the children in order (API and worker first, the database last). Through the
-        # entry module, so a child honours SIGTERM from its first instruction too.
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uptime_core", self.name],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )
-        self.started_at = time.monotonic()
-        self.restart_at = None
-
-    def check(self) -> bool:
-        """Start the child again if it exited (after a backoff); False if it must not be."""
-        assert self.process is not None, "started before it is supervised"
-        code = self.process.poll()
-        now = time.monotonic()
-        if code is None:
-            if self.failures and now - self.started_at > HEALTHY_AFTER_SECONDS:
-                self.failures = 0
-            return True
-        if code == 2:
-            # A configuration error: starting it again cannot help.
-            log.error("the %s process exited with code 2; stopping everything", self.name)
-            return False
-        if self.restart_at is None:
-            wait = min(RESTART_FIRST_WAIT_SECONDS * 2**self.failures, RESTART_MAX_WAIT_SECONDS)
-            self.failures += 1
-            self.restart_at = now + wait
-            log.error(
-                "the %s process exited with code %d; starting it again in %.0f s",
-                self.name,
-                code,
-                wait,
-            )
-        elif now >= self.restart_at:
-            self.start()
-            log.info("started the %s process again", self.name)
-        return True
-
-
-def _supervise(children: list[Child], server: EmbeddedPostgres | None) -> int:
-    """Keep the children and the embedded PostgreSQL running until a signal (``Shutdown``)."""
-    while True:
-        if os.getpid() == 1:
-            _reap_orphans(children)
-        if server is not None and not server.is_running():
-            # The children keep running and reconnect once it is back (their outage handling).
-            log.warning("the embedded PostgreSQL stopped unexpectedly; starting it again")
-            started = time.monotonic()
-            server.restart()
-            log.info("the embedded PostgreSQL is back after %.1f s", time.monotonic() - started)
-        for child in children:
-            if not child.check():
-                return 1
-        time.sleep(SUPERVISE_POLL_SECONDS)
-
-
-def _reap_orphans(children: list[Child]) -> None:
-    """As PID 1 (a container's init) we inherit every orphan: the embedded postmaster (pg_ctl
-    leaves it behind) and, once it dies, its backends. Collect those that exited, or they stay
-    zombies, and a zombie postmaster's pid in postmaster.pid stops a new one from starting.
-    Our own children's exit status is left to their Popen (``check`` reads it)."""
-    own = {child.process.pid: child.process for child in children if child.process is not None}
-    while True:
-        try:
-            # WNOWAIT: look at an exited child without collecting it.
-            exited = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return  # no children at all
-        if exited is None:
-            return
-        process = own.pop(exited.si_pid, None)
-        if process is not None:
-            process.poll()  # collects it and keeps its exit code
-        else:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(exited.si_pid, 0)
-
-
-def _stop_children(children: list[Child], grace: float) -> None:
-    # Late signals must not interrupt the orderly stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    started = [(child.name, child.process) for child in children if child.process is not None]
-    for _, process in started:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + grace
-    for name, process in started:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.warning("the %s process did not stop within %.0f s; killing it", name, grace)
-            process.kill()
-            process.wait()
+            stop_children(children, settings.shutdown_grace_seconds)
 
 
 ROLLUP_ADJECTIVES = {"hour": "hourly", "day": "daily"}
@@ -321,7 +197,7 @@ ROLLUP_ADJECTIVES = {"hour": "hourly", "day": "daily"}
 
 def command_stats_rebuild(settings: Settings, since: date) -> int:
     """Recompute rollups from raw results since ``since`` and say what differed."""
-    from uptime_core.stats import rebuild_rollups
+    from uptime_core.stats.rollups import rebuild_rollups
 
     async def rebuild(url: str) -> None:
         connection = await asyncpg.connect(libpq_url(url), timeout=settings.db_connect_timeout)
@@ -360,7 +236,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``uptime`` command (the console script enters through ``uptime_core.entry``)."""
+    """The ``uptime`` command (the console script enters through ``uptime_cli.entry``)."""
     install_stop_handlers()
     parser = argparse.ArgumentParser(prog="uptime", description="Self-hosted uptime monitor.")
     parser.add_argument("--version", action="version", version=f"uptime {__version__}")
@@ -397,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         command = COMMANDS[args.command][0]
     # Until a command takes the stop signals over (the worker's loop, uvicorn), they raise
-    # Shutdown (uptime_core.entry): the command unwinds, stopping what it started (the
+    # Shutdown (uptime_core.runtime.signals): the command unwinds, stopping what it started (the
     # embedded database), and the exit code is 0.
     try:
         return command(settings)

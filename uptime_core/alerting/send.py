@@ -39,8 +39,10 @@ from uptime_core.address_policy import (
     guarded_transport,
     send_policy,
 )
-from uptime_core.alerting import ClaimedDelivery, Message, render, url_origin
-from uptime_core.models import ChannelKind
+from uptime_core.alerting.channels import url_origin
+from uptime_core.alerting.messages import Message, render
+from uptime_core.alerting.outbox import ClaimedDelivery
+from uptime_core.enums import ChannelKind
 from uptime_core.probes.errors import quote
 
 SIGNATURE_HEADER = "X-Uptime-Signature"

@@ -26,111 +26,20 @@ days" window is 7 days and up to one hour long).
 
 from __future__ import annotations
 
-import enum
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
+from uptime_core.enums import UptimeWindow
 from uptime_core.maintenance import maintenance_ranges_sql
-from uptime_core.retention import existing_partitions
-
-# -- the latency histogram ------------------------------------------------------------------
-
-HISTOGRAM_BUCKETS = 60
-# Bucket 0 holds latencies under HISTOGRAM_LOW_MS, the last one those of HISTOGRAM_HIGH_MS and
-# over; the 58 between are log-spaced (each about 21 % wider than the one before).
-HISTOGRAM_LOW_MS = 0.5
-HISTOGRAM_HIGH_MS = 30_000.0
-_INNER = HISTOGRAM_BUCKETS - 2
-_RATIO = (HISTOGRAM_HIGH_MS / HISTOGRAM_LOW_MS) ** (1 / _INNER)
-HISTOGRAM_COLUMNS = [f"h{i:02d}" for i in range(HISTOGRAM_BUCKETS)]
-
-
-def bucket_sql(latency: str) -> str:
-    """SQL for the histogram bucket (0 .. HISTOGRAM_BUCKETS-1) of a latency in ms."""
-    return (
-        f"width_bucket(ln(greatest({latency}, 1e-6)), {math.log(HISTOGRAM_LOW_MS)!r}, "
-        f"{math.log(HISTOGRAM_HIGH_MS)!r}, {_INNER})"
-    )
-
-
-def bucket_bounds(index: int) -> tuple[float, float]:
-    """The [lower, upper) latency bounds of a bucket, in ms (0 and infinity at the ends)."""
-    if index == 0:
-        return 0.0, HISTOGRAM_LOW_MS
-    if index == HISTOGRAM_BUCKETS - 1:
-        return HISTOGRAM_HIGH_MS, math.inf
-    return HISTOGRAM_LOW_MS * _RATIO ** (index - 1), HISTOGRAM_LOW_MS * _RATIO**index
-
-
-# -- rollups ----------------------------------------------------------------------------------
-
-ROLLUP_TABLES = {"hour": "check_rollup_hourly", "day": "check_rollup_daily"}
-
-_COUNTED_COLUMNS = ["up", "degraded", "down", "latency_count", "latency_sum"]
-
-
-def rollup_upsert_sql(
-    period: str, source: str, table: str | None = None, *, maintenance: bool = False
-) -> str:
-    """An ``INSERT ... ON CONFLICT`` adding the rows of ``source`` (a relation with target_id,
-    scheduled_for, status, latency_ms) to the ``period`` rollup (``hour`` or ``day``), or to
-    ``table`` shaped like it.
-
-    With ``maintenance``, ``source`` also has ``in_maintenance``: those rows count only in the
-    ``maintenance`` column (neither up nor down, no latency). Without it every row counts as
-    its status (for sources that predate maintenance windows, such as migration 0003)."""
-    table = table or ROLLUP_TABLES[period]
-
-    def kept(column: str) -> str:
-        return f"CASE WHEN NOT in_maintenance THEN {column} END" if maintenance else column
-
-    histogram = ",\n           ".join(
-        f"count(*) FILTER (WHERE latency_ms IS NOT NULL AND bucket = {i})"
-        for i in range(HISTOGRAM_BUCKETS)
-    )
-    columns = _COUNTED_COLUMNS + HISTOGRAM_COLUMNS + (["maintenance"] if maintenance else [])
-    added = ",\n    ".join(
-        [f"{c} = r.{c} + excluded.{c}" for c in columns]
-        + [
-            "latency_min = least(r.latency_min, excluded.latency_min)",
-            "latency_max = greatest(r.latency_max, excluded.latency_max)",
-        ]
-    )
-    return f"""
-INSERT INTO {table} AS r (target_id, bucket_start, up, degraded, down, latency_count,
-                          latency_sum, latency_min, latency_max, {", ".join(HISTOGRAM_COLUMNS)}
-                          {", maintenance" if maintenance else ""})
-SELECT target_id, date_trunc('{period}', scheduled_for, 'UTC'),
-       count(*) FILTER (WHERE status = 'up'),
-       count(*) FILTER (WHERE status = 'degraded'),
-       count(*) FILTER (WHERE status = 'down'),
-       count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms),
-       {histogram}
-       {", count(*) FILTER (WHERE in_maintenance)" if maintenance else ""}
-FROM (SELECT target_id, scheduled_for, {kept("status")} AS status,
-             {kept("latency_ms")} AS latency_ms, {bucket_sql(kept("latency_ms"))} AS bucket
-             {", in_maintenance" if maintenance else ""}
-      FROM {source}) AS s
-GROUP BY 1, 2
-ON CONFLICT (target_id, bucket_start) DO UPDATE SET
-    {added}
-"""
-
-
-# -- windows ----------------------------------------------------------------------------------
-
-
-class UptimeWindow(enum.Enum):
-    """The rolling windows the API and the dashboard offer."""
-
-    LAST_HOUR = timedelta(hours=1)
-    LAST_24_HOURS = timedelta(days=1)
-    LAST_7_DAYS = timedelta(days=7)
-    LAST_30_DAYS = timedelta(days=30)
-    LAST_90_DAYS = timedelta(days=90)
+from uptime_core.stats.histogram import (
+    HISTOGRAM_LIST,
+    HISTOGRAM_SUMS,
+    bucket_sql,
+    percentile_ctes,
+)
+from uptime_core.stats.rollups import ROLLUP_TABLES
 
 
 @dataclass(frozen=True)
@@ -168,63 +77,6 @@ class Uptime:
     latency: LatencyStats | None  # None without a measured latency
     # Checks recorded inside maintenance windows: in coverage, not in checks, ratio or latency.
     maintenance: int = 0
-
-
-_LAST = HISTOGRAM_BUCKETS - 1
-_HISTOGRAM_SUMS = ", ".join(f"sum(x.{c})" for c in HISTOGRAM_COLUMNS)
-_HISTOGRAM_LIST = ", ".join(f"x.{c}" for c in HISTOGRAM_COLUMNS)
-
-
-def percentile_ctes(
-    histogram: str, totals: str, keys: list[str], quantiles: tuple[float, ...]
-) -> str:
-    """Three CTEs, ``running``, ``quantile`` and ``interpolated`` (columns: ``keys``, q,
-    value), placing each quantile of each group inside its histogram bucket.
-
-    ``histogram`` has ``keys``, b (the bucket, 0 .. HISTOGRAM_BUCKETS-1) and c (its count, only
-    non-empty buckets); ``totals`` has ``keys``, latency_count, latency_min and latency_max.
-    The bucket holding the q-th rank is the one whose running count first reaches it; inside
-    it the density is taken as linear in log-latency, sloped as the neighbouring buckets
-    suggest (never negative), and the percentile is where its integral reaches q; clamped to
-    the group's min and max.
-    """
-    by = ", ".join(f"h.{k}" for k in keys)
-    on = " AND ".join(f"t.{k} = h.{k}" for k in keys)
-    values = ", ".join(f"({q!r}::float8)" for q in quantiles)
-    return f"""
-running AS (
-    -- Only the non-empty buckets: they alone move the running count.
-    SELECT {by}, h.b, h.c, t.latency_count, t.latency_min, t.latency_max,
-           sum(h.c) OVER w AS cum,
-           CASE WHEN lag(h.b) OVER w = h.b - 1 THEN lag(h.c) OVER w ELSE 0 END AS prev_c,
-           CASE WHEN lead(h.b) OVER w = h.b + 1 THEN lead(h.c) OVER w ELSE 0 END AS next_c
-    FROM {histogram} AS h JOIN {totals} AS t ON {on}
-    WINDOW w AS (PARTITION BY {by} ORDER BY h.b)
-),
-quantile AS (
-    SELECT {", ".join(keys)}, q, c, q * latency_count - (cum - c) AS rest,
-           greatest(-2 * c, least(2 * c, (next_c - prev_c) / 2)) AS slope,
-           greatest(CASE WHEN b = 0 THEN latency_min
-                         ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b - 1) END,
-                    latency_min) AS lower,
-           least(CASE WHEN b = {_LAST} THEN latency_max
-                      ELSE {HISTOGRAM_LOW_MS!r} * power({_RATIO!r}, b) END,
-                 latency_max) AS upper
-    FROM running CROSS JOIN (VALUES {values}) AS quantiles(q)
-    WHERE cum >= q * latency_count AND cum - c < q * latency_count
-),
-interpolated AS (
-    SELECT {", ".join(keys)}, q,
-           CASE WHEN upper > lower AND lower > 0
-                THEN exp(ln(lower) + f * (ln(upper) - ln(lower)))
-                ELSE lower + f * (upper - lower) END AS value
-    FROM (
-        SELECT *, least(1, greatest(0, CASE WHEN abs(slope) < 1e-9 THEN rest / c
-                  ELSE (sqrt(greatest(0, (c - slope / 2) ^ 2 + 2 * slope * rest))
-                        - (c - slope / 2)) / slope END)) AS f
-        FROM quantile
-    ) AS placed
-)"""
 
 
 def _rollup_rows(columns: str, *, histogram: bool) -> str:
@@ -360,8 +212,8 @@ totals AS (
     GROUP BY c.n, p.target_id
 ),
 summed AS (
-    SELECT c.n, x.target_id, ARRAY[{_HISTOGRAM_SUMS}] AS histogram
-    FROM ({_rollup_rows(_HISTOGRAM_LIST, histogram=True)}) AS x
+    SELECT c.n, x.target_id, ARRAY[{HISTOGRAM_SUMS}] AS histogram
+    FROM ({_rollup_rows(HISTOGRAM_LIST, histogram=True)}) AS x
     JOIN covers AS c ON c.id = x.id AND c.want_percentiles
     GROUP BY c.n, x.target_id
 ),
@@ -512,80 +364,3 @@ def _uptime(row: asyncpg.Record) -> Uptime:
 
 
 # -- rebuilding rollups ----------------------------------------------------------------------
-
-_EXACT = [
-    "up",
-    "degraded",
-    "down",
-    "maintenance",
-    "latency_count",
-    "latency_min",
-    "latency_max",
-    *HISTOGRAM_COLUMNS,
-]
-# Rows differ when one is missing, a count or bound differs, or the latency sums differ by
-# more than floating-point addition in another order can explain.
-_ROLLUPS_DIFFER = (
-    "f.target_id IS NULL OR r.target_id IS NULL"
-    f" OR ({', '.join('f.' + c for c in _EXACT)})"
-    f" IS DISTINCT FROM ({', '.join('r.' + c for c in _EXACT)})"
-    " OR abs(f.latency_sum - r.latency_sum) > 1e-9 * greatest(1, abs(r.latency_sum))"
-)
-
-
-@dataclass(frozen=True)
-class RebuildReport:
-    """What ``rebuild_rollups`` found: buckets recomputed, and how many differed from the
-    stored ones (changed, missing from the rollup, or present without raw results)."""
-
-    period: str
-    since: datetime
-    buckets: int
-    differed: int
-
-
-async def rebuild_rollups(connection: asyncpg.Connection, since: datetime) -> list[RebuildReport]:
-    """Recompute the rollups from raw results for buckets from ``since`` (a UTC midnight, at
-    the earliest where raw results still exist) and replace them; report the differences.
-
-    Locks the rollup tables while it works, so workers' recording waits instead of racing.
-    """
-    days = await existing_partitions(connection)
-    if days:
-        earliest = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
-        since = max(since, earliest)
-    reports = []
-    async with connection.transaction():
-        await connection.execute(
-            "LOCK TABLE check_rollup_hourly, check_rollup_daily IN SHARE ROW EXCLUSIVE MODE"
-        )
-        for period, table in ROLLUP_TABLES.items():
-            await connection.execute(
-                f"CREATE TEMP TABLE fresh_{period} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
-            )
-            await connection.execute(
-                f"ALTER TABLE fresh_{period} ADD PRIMARY KEY (target_id, bucket_start)"
-            )
-            source = (
-                "(SELECT target_id, scheduled_for, status, latency_ms, in_maintenance "
-                "FROM check_result "
-                f"WHERE scheduled_for >= '{since.isoformat()}'::timestamptz) AS raw"
-            )
-            await connection.execute(
-                rollup_upsert_sql(period, source, f"fresh_{period}", maintenance=True)
-            )
-            buckets = await connection.fetchval(f"SELECT count(*) FROM fresh_{period}")
-            differed = await connection.fetchval(
-                f"""
-                SELECT count(*)
-                FROM fresh_{period} AS f
-                FULL JOIN (SELECT * FROM {table} WHERE bucket_start >= $1) AS r
-                  USING (target_id, bucket_start)
-                WHERE {_ROLLUPS_DIFFER}
-                """,
-                since,
-            )
-            await connection.execute(f"DELETE FROM {table} WHERE bucket_start >= $1", since)
-            await connection.execute(f"INSERT INTO {table} SELECT * FROM fresh_{period}")
-            reports.append(RebuildReport(period, since, buckets, differed))
-    return reports

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from uptime_core.migrations import head_revision
+from uptime_core.runtime.migrations import head_revision
 
 # A probe from Kubernetes must get its answer before its own timeout (1 s by default there).
 READINESS_TIMEOUT_SECONDS = 3.0

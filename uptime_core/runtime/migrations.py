@@ -17,10 +17,10 @@ MIGRATION_LOCK_ID = 0x757074696D65
 
 def scripts_dir() -> Path:
     """The migration scripts: inside the installed package, or ``alembic/`` in a checkout."""
-    packaged = Path(__file__).parent / "_alembic"
+    packaged = Path(__file__).parent.parent / "_alembic"
     if (packaged / "env.py").exists():
         return packaged
-    return Path(__file__).resolve().parent.parent / "alembic"
+    return Path(__file__).resolve().parent.parent.parent / "alembic"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -23,13 +23,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from uptime_core.stats import (
-    HISTOGRAM_COLUMNS,
-    ROLLUP_TABLES,
-    UptimeWindow,
-    bucket_sql,
-    percentile_ctes,
-)
+from uptime_core.enums import UptimeWindow
+from uptime_core.stats.histogram import HISTOGRAM_COLUMNS, bucket_sql, percentile_ctes
+from uptime_core.stats.rollups import ROLLUP_TABLES
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from uptime_core.settings import Settings
+from uptime_core.runtime.settings import Settings
 
 
 class DatabaseUnreachableError(RuntimeError):

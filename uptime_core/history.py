@@ -1,0 +1,134 @@
+"""History: recorded checks and incidents as the API reads them (latest, recent, paged).
+
+Written only by the record statement (``uptime_core.scheduling.record``); read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from uptime_core.paging import page
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One recorded check."""
+
+    target_id: int
+    scheduled_for: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    latency_ms: float | None
+    error_kind: str | None
+    message: str | None
+    http_status: int | None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    id: int
+    target_id: int
+    started_at: datetime
+    resolved_at: datetime | None
+    cause: str | None
+
+
+CHECK_COLUMNS = ", ".join(CheckRow.__dataclass_fields__)
+INCIDENT_COLUMNS = ", ".join(IncidentRow.__dataclass_fields__)
+
+
+async def latest_checks(
+    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int]
+) -> dict[int, CheckRow]:
+    """Each target's most recent check, in one statement."""
+    rows = await connection.fetch(
+        f"""
+        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
+        CROSS JOIN LATERAL (
+            SELECT {CHECK_COLUMNS} FROM check_result
+            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT 1
+        ) AS c
+        """,
+        target_ids,
+    )
+    return {row["target_id"]: CheckRow(**dict(row)) for row in rows}
+
+
+async def recent_checks(
+    connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int], *, first: int
+) -> dict[int, tuple[list[CheckRow], bool]]:
+    """Each target's first page of checks (newest first) and whether more follow, in one
+    statement: what ``checks_page`` gives for one target without a cursor."""
+    rows = await connection.fetch(
+        f"""
+        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
+        CROSS JOIN LATERAL (
+            SELECT {CHECK_COLUMNS} FROM check_result
+            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT $2
+        ) AS c
+        ORDER BY c.target_id, c.scheduled_for DESC
+        """,
+        target_ids,
+        first + 1,
+    )
+    grouped: dict[int, list[asyncpg.Record]] = {i: [] for i in target_ids}
+    for row in rows:
+        grouped[row["target_id"]].append(row)
+    return {i: page(found, first, CheckRow) for i, found in grouped.items()}
+
+
+async def checks_page(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_id: int,
+    *,
+    first: int,
+    before: datetime | None,
+) -> tuple[list[CheckRow], bool]:
+    """A target's checks, newest first (keyset: slots before ``before``)."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {CHECK_COLUMNS} FROM check_result
+        WHERE target_id = $1 AND ($2::timestamptz IS NULL OR scheduled_for < $2)
+        ORDER BY scheduled_for DESC
+        LIMIT $3
+        """,
+        target_id,
+        before,
+        first + 1,
+    )
+    return page(rows, first, CheckRow)
+
+
+async def incident_by_id(
+    connection: asyncpg.Connection | asyncpg.Pool, incident_id: int
+) -> IncidentRow | None:
+    row = await connection.fetchrow(
+        f"SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = $1", incident_id
+    )
+    return None if row is None else IncidentRow(**dict(row))
+
+
+async def incidents_page(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    target_id: int,
+    *,
+    first: int,
+    before_id: int | None,
+) -> tuple[list[IncidentRow], bool]:
+    """A target's incidents, newest first (keyset on id)."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {INCIDENT_COLUMNS} FROM incident
+        WHERE target_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC
+        LIMIT $3
+        """,
+        target_id,
+        before_id,
+        first + 1,
+    )
+    return page(rows, first, IncidentRow)
