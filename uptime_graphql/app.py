@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,12 +28,9 @@ from uptime_graphql import graphiql
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.dashboard import mount_dashboard
 from uptime_graphql.guards import BodyLimit, HostGuard
-from uptime_graphql.live import LiveEvents
+from uptime_graphql.live.listener import LiveEvents
+from uptime_graphql.live.shared_execution import SharedTexts
 from uptime_graphql.schema import schema
-
-# The JSON text of recent subscription results, by the identity of their data (held, so that
-# the id is not reused while here): see Router.encode_json.
-SHARED_TEXTS = 512
 
 # How deep a request's JSON (the body, `variables`, a WebSocket message) may nest. Our inputs
 # need a handful of levels; Python's json gives up near 1,000 with a RecursionError.
@@ -69,28 +65,11 @@ def nested_deeper_than(value: object, limit: int) -> bool:
 class Router(GraphQLRouter[Context, Any]):
     """Serves our own GraphiQL page; refuses a subscription connection whose
     ``connection_init`` lacks the token; encodes a subscription result shared by many
-    subscribers (schema.ExecutionContext) once."""
+    subscribers once (``live.shared_execution``)."""
 
     def encode_json(self, data: object) -> str | bytes:
-        # A graphql-transport-ws `next` message whose payload is only data: the data's text is
-        # the same for every subscriber handed the same result; only the id differs.
-        if (
-            isinstance(data, dict)
-            and data.get("type") == "next"
-            and len(data) == 3
-            and isinstance(payload := data.get("payload"), dict)
-            and len(payload) == 1
-            and isinstance(result := payload.get("data"), dict)
-        ):
-            known = self._texts.get(id(result))
-            if known is None or known[0] is not result:
-                known = (result, json.dumps(result, separators=(",", ":")))
-                self._texts[id(result)] = known
-                if len(self._texts) > SHARED_TEXTS:
-                    self._texts.popitem(last=False)
-            message_id = json.dumps(data["id"])
-            return f'{{"id":{message_id},"type":"next","payload":{{"data":{known[1]}}}}}'
-        return super().encode_json(data)
+        text = self._texts.next_message(data)
+        return text if text is not None else super().encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -122,7 +101,7 @@ class Router(GraphQLRouter[Context, Any]):
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **options)
         self.settings = settings
-        self._texts: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self._texts = SharedTexts()
 
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         return graphiql.page(request, token_required=self.settings.api_token is not None)

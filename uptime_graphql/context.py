@@ -12,7 +12,7 @@ import asyncpg
 from strawberry.fastapi import BaseContext
 
 from uptime_core.runtime.settings import Settings
-from uptime_graphql.live import LiveEvents
+from uptime_graphql.live.listener import LiveEvents
 from uptime_graphql.loaders import Loaders
 
 

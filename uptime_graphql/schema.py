@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import re
 import traceback
-from collections import OrderedDict
-from collections.abc import Awaitable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.execution import ExecutionResult, Executor
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -23,11 +18,11 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext as OperationContext
 
 from uptime_graphql.context import Context
 from uptime_graphql.errors import unauthenticated
+from uptime_graphql.live.shared_execution import ExecutionContext
 from uptime_graphql.mutations import Mutation
 from uptime_graphql.queries import Query
 from uptime_graphql.subscriptions import Subscription
@@ -50,93 +45,6 @@ class RequireToken(SchemaExtension):
         if not isinstance(context, Context) or not context.authorized:
             raise unauthenticated()
         yield
-
-
-# Shared execution of subscription events: how many recent (event, operation, variables)
-# results are kept. An event older than that is executed again for a late subscriber (the same
-# answer, at the cost of the work), so this bounds memory, never correctness.
-SHARED_RESULTS = 2048
-
-_Result = ExecutionResult | asyncio.Future[ExecutionResult]
-# key -> (the event, the operation: held so that their ids are not reused while here; result)
-_shared: OrderedDict[tuple[int, int, str], tuple[Any, Any, _Result]] = OrderedDict()
-
-
-def _variables_key(executor: Executor[Any]) -> str | None:
-    try:
-        return json.dumps(executor.variable_values.coerced, sort_keys=True, default=repr)
-    except (TypeError, ValueError):
-        return None  # not comparable as text: this subscription executes its own events
-
-
-async def _shielded(future: asyncio.Future[ExecutionResult]) -> ExecutionResult:
-    # One subscriber going away must not cancel the execution the others wait for.
-    return await asyncio.shield(future)
-
-
-class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's, with a memo of its own for each subscription event, and each event's
-    selection executed once for all the subscriptions that asked for the same thing.
-
-    graphql-core 3.3 copies the subscription's executor for each event, sharing its memo of
-    collected subfields, and keys that memo by lists made afresh for each event: every event of
-    every open subscription stayed in memory, and the full garbage collections (over all of
-    it) stopped the process for hundreds of milliseconds (bench/live.py).
-
-    Shared execution: when many subscriptions (the dashboards of many browsers) are handed the
-    same event object (live.py fans one object out to all; subscriptions.py makes one Check per
-    row and one batch per group), with the same operation (the same parsed document: ParserCache
-    hands out one per query text) and the same variable values, the first executes the
-    selection and the others are given its result. Assumption, and why it is safe: the
-    selections of our subscription types depend on the event, the document and the variables,
-    not on the request's context; the one thing in the context that differs between clients is
-    auth, which is all-or-nothing (one token) and checked when the connection opens, so every
-    subscriber that gets this far may see every answer. (The context's loaders only read the
-    same database.) A field that answered per client would have to opt out here."""
-
-    _event = False
-    shared = 0  # how many event executions were answered from another's (tests, benches)
-
-    def build_per_event_executor(self, payload: Any) -> Executor[Any]:
-        executor = super().build_per_event_executor(payload)
-        # A private attribute of graphql-core 3.3: fail loudly if a release renames it, rather
-        # than let the per-event memo (and the memory it holds) come back unnoticed.
-        if not hasattr(executor, "_relevant_sub_fields"):
-            raise RuntimeError("graphql-core changed: Executor._relevant_sub_fields is gone")
-        executor._relevant_sub_fields = {}
-        executor._event = True  # type: ignore[attr-defined]
-        return executor
-
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        if not self._event:
-            return super().execute_operation(serially)
-        variables = _variables_key(self)
-        if variables is None:
-            return super().execute_operation(serially)
-        key = (id(self.root_value), id(self.operation), variables)
-        known = _shared.get(key)
-        if known is not None and known[0] is self.root_value and known[1] is self.operation:
-            _shared.move_to_end(key)
-            ExecutionContext.shared += 1
-            result = known[2]
-            return _shielded(result) if isinstance(result, asyncio.Future) else result
-        answer: Any = super().execute_operation(serially)
-        if self.is_awaitable(answer):
-            future = asyncio.ensure_future(_awaited(answer))
-            _remember(key, self.root_value, self.operation, future)
-            return _shielded(future)
-        _remember(key, self.root_value, self.operation, answer)
-        return answer
-
-
-async def _awaited(result: Awaitable[ExecutionResult]) -> ExecutionResult:
-    return await result
-
-
-def _remember(key: tuple[int, int, str], event: Any, operation: Any, result: _Result) -> None:
-    _shared[key] = (event, operation, result)
-    if len(_shared) > SHARED_RESULTS:
-        _shared.popitem(last=False)
 
 
 # The limiters make a new rule class per instance; made once, the rules are the same on every
@@ -230,6 +138,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    # Each subscription event executed once for all who asked the same (uptime_graphql.live).
     execution_context_class=ExecutionContext,
     extensions=[
         RequireToken,
@@ -237,7 +146,8 @@ schema = Schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Clients send the same few documents again and again, and validating one costs more
         # CPU than answering a one-target query. Bounded LRU caches, keyed by the text and
-        # the limits (a flood of distinct queries only evicts).
+        # the limits (a flood of distinct queries only evicts). ParserCache's one parsed
+        # document per query text is also what the shared execution keys on.
         ParserCache,
         ValidationCache,
     ],

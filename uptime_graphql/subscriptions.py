@@ -1,18 +1,17 @@
-"""Subscriptions over graphql-transport-ws, fed by ``live.LiveEvents``."""
+"""Subscriptions over graphql-transport-ws: the resolvers, fed by ``live.listener.LiveEvents``
+(the fan-out and what its subscribers share: ``uptime_graphql.live``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
 
-from uptime_core.history import CheckRow
 from uptime_core.stats.uptime import uptime_for_window
 from uptime_graphql.errors import bad_input
-from uptime_graphql.live import BATCH_LIMIT
+from uptime_graphql.live.fanout import BATCH_LIMIT, checks_of, shared_check
 from uptime_graphql.types.check import Check
 from uptime_graphql.types.enums import TargetStatus, UptimeWindow
 from uptime_graphql.types.node import parse_global_id
@@ -26,28 +25,6 @@ UPTIME_REFRESH_SECONDS = 1.0
 MIN_DELAY_MS = 50
 MAX_DELAY_MS = 5000
 DEFAULT_DELAY_MS = 250
-
-# The Check made of each recent row, so that every subscriber of checkCompleted is handed the
-# same object for the same check (the shared execution in schema.py keys on that identity).
-# Holding the row keeps its id from being reused while it is here.
-_RECENT_CHECKS = 4096
-_checks: OrderedDict[int, tuple[CheckRow, Check]] = OrderedDict()
-
-
-def shared_check(row: CheckRow) -> Check:
-    """The one Check for this (recently fanned-out) row."""
-    known = _checks.get(id(row))
-    if known is not None and known[0] is row:
-        return known[1]
-    check = Check.from_row(row)
-    _checks[id(row)] = (row, check)
-    if len(_checks) > _RECENT_CHECKS:
-        _checks.popitem(last=False)
-    return check
-
-
-def checks_of(rows: list[CheckRow]) -> list[Check]:
-    return [Check.from_row(row) for row in rows]
 
 
 @strawberry.type(description="A target's confirmed state changed.")

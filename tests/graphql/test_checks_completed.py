@@ -20,9 +20,9 @@ from tests.graphql.conftest import ServeApi
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.events import EVENTS_CHANNEL
+from uptime_core.events import EVENTS_CHANNEL, ChecksRecorded, parse
 from uptime_core.runtime.db import libpq_url
-from uptime_graphql.schema import ExecutionContext
+from uptime_graphql.live.shared_execution import ExecutionContext
 from uptime_graphql.types.node import global_id
 
 BATCHES = """subscription($ids: [ID!], $delay: Int!) {
@@ -71,8 +71,11 @@ async def committed_checks(database_url: str) -> AsyncIterator[list[Key]]:
     keys: list[Key] = []
 
     def notified(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        for target_id, slot in json.loads(payload).get("checks", []):
-            keys.append((global_id("Target", int(target_id)), datetime.fromisoformat(slot)))
+        for event in parse(payload):
+            if isinstance(event, ChecksRecorded):
+                keys.extend(
+                    (global_id("Target", target_id), slot) for target_id, slot in event.checks
+                )
 
     listener = await asyncpg.connect(libpq_url(database_url))
     await listener.add_listener(EVENTS_CHANNEL, notified)

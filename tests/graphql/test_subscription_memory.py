@@ -1,5 +1,6 @@
 """A long subscription keeps no memory per event (graphql-core 3.3 kept every event's
-collected fields; uptime_graphql.schema.ExecutionContext gives each event its own)."""
+collected fields; uptime_graphql.live.shared_execution.ExecutionContext gives each event its
+own)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from uptime_core.history import CheckRow
 from uptime_core.runtime.db import create_pool
 from uptime_core.runtime.settings import Settings
 from uptime_graphql.context import Context
-from uptime_graphql.live import LiveEvents
+from uptime_graphql.live.listener import LiveEvents
 from uptime_graphql.schema import schema
 
 SUBSCRIPTION = "subscription { checkCompleted { scheduledFor status latencyMs errorKind } }"

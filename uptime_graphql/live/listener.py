@@ -1,11 +1,13 @@
-"""Live events: one PostgreSQL listener per API process, fanned out to subscribers.
+"""The listener: one PostgreSQL LISTEN per API process, its subscribers, and the dispatch of
+each event to them.
 
-Workers announce recorded slots and state changes with NOTIFY (``scheduling.EVENTS_CHANNEL``,
-small payloads of keys). This process LISTENs on one connection, reads the rows the events
-name (one query per notification, only when someone wants them), and hands them to each
-interested subscriber's bounded queue. A subscriber that falls behind loses its oldest
-events; it never slows the listener or the other subscribers. A lost listening connection is
-reopened with backoff; events sent meanwhile are missed (live views show the next ones).
+Workers announce recorded slots and state changes with NOTIFY (``uptime_core.events``: the
+channel, the payloads and ``parse``). This process LISTENs on one connection, reads the rows
+the events name (one query per notification, only when someone wants them), and hands each
+row, one object, to every interested subscriber's bounded queue (``fanout``). A subscriber that
+falls behind loses its oldest events; it never slows the listener or the other subscribers. A
+lost listening connection is reopened with backoff; events sent meanwhile are missed (live
+views show the next ones).
 """
 
 from __future__ import annotations
@@ -13,98 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
-from uptime_core.events import EVENTS_CHANNEL
+from uptime_core.events import EVENTS_CHANNEL, ChecksRecorded, Event, StatusChange, parse
 from uptime_core.history import CHECK_COLUMNS, CheckRow
 from uptime_core.runtime.db import describe_error, libpq_url
+from uptime_graphql.live.fanout import BATCH_QUEUE_SIZE, QUEUE_SIZE, BatchGroup, Subscriber
 
 log = logging.getLogger("uptime.live")
 
-QUEUE_SIZE = 256
-# A batch subscription (checksCompleted) holds at most this many undelivered checks; when a
-# slow subscriber is further behind, its oldest checks go.
-BATCH_LIMIT = 5000
-# How many batches a subscriber of one batch group may have waiting before the oldest go (it
-# merges what waits into one message, so this bounds memory, not what it may be sent).
-BATCH_QUEUE_SIZE = 16
-T = TypeVar("T")
 B = TypeVar("B")
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    target_id: int
-    previous: str
-    current: str
-    at: datetime
-
-
-@dataclass(eq=False)
-class Subscriber(Generic[T]):
-    """One subscription's queue; ``wants`` picks its events."""
-
-    wants: Callable[[T], bool]
-    queue: asyncio.Queue[T] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    dropped: int = 0
-
-    def offer(self, event: T) -> None:
-        if not self.wants(event):
-            return
-        if self.queue.full():
-            self.queue.get_nowait()  # the stalest event goes
-            self.dropped += 1
-        self.queue.put_nowait(event)
-
-
-class BatchGroup(Generic[B]):
-    """The subscribers of checksCompleted with the same targets and the same delay.
-
-    The group reads the fan-out once and cuts it into batches: the first check after a quiet
-    period goes at once, later ones wait until ``delay`` has passed since the previous batch.
-    Every member is handed the same batch object, so that the shared execution of
-    ``schema.ExecutionContext`` runs their selection once per batch."""
-
-    def __init__(
-        self,
-        target_ids: frozenset[int] | None,
-        delay: float,
-        convert: Callable[[list[CheckRow]], B],
-    ) -> None:
-        self.target_ids = target_ids
-        self.delay = delay
-        self.convert = convert
-        self.members: set[Subscriber[B]] = set()
-        # Registered with the fan-out at once (not when the task first runs): no check
-        # recorded after a member joined is missed.
-        self.rows: Subscriber[CheckRow] = Subscriber(lambda _row: True, asyncio.Queue(BATCH_LIMIT))
-        self.task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        queue = self.rows.queue
-        last = -math.inf
-        while True:
-            first = await queue.get()
-            wait = last + self.delay - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            rows = [first]
-            while not queue.empty():
-                rows.append(queue.get_nowait())
-            last = loop.time()
-            batch = self.convert(rows)
-            for member in list(self.members):
-                member.offer(batch)
 
 
 def _keys(target_ids: Iterable[int] | None) -> set[int | None]:
@@ -254,30 +179,32 @@ class LiveEvents:
         while True:
             payload = await self.notifications.get()
             try:
-                await self._dispatch(json.loads(payload))
+                for event in parse(payload):
+                    await self._dispatch(event)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("live events: could not read an event's rows: %s", error)
             except (ValueError, KeyError, TypeError):
                 log.warning("live events: ignored a malformed event: %.200s", payload)
 
-    async def _dispatch(self, event: dict[str, Any]) -> None:
-        if "checks" in event and self.checks:
-            keys = event["checks"]
+    async def _dispatch(self, event: Event) -> None:
+        if isinstance(event, ChecksRecorded):
+            if not self.checks:
+                return  # nobody follows checks: their rows are not read
             rows = await self.pool.fetch(
                 f"""
                 SELECT {CHECK_COLUMNS} FROM check_result
                 WHERE (target_id, scheduled_for) IN (
                     SELECT * FROM unnest($1::bigint[], $2::timestamptz[]))
                 """,
-                [int(target_id) for target_id, _ in keys],
-                [datetime.fromisoformat(slot) for _, slot in keys],
+                [target_id for target_id, _ in event.checks],
+                [slot for _, slot in event.checks],
             )
             everything = list(self._checks_of.get(None, ()))
             for row in rows:
-                check = CheckRow(**dict(row))
+                check = CheckRow(**dict(row))  # one object, offered to every subscriber
                 for check_subscriber in [*everything, *self._checks_of.get(check.target_id, ())]:
                     check_subscriber.offer(check)
-        for target_id, previous, current, slot in event.get("changes", []):
-            change = StatusChange(int(target_id), previous, current, datetime.fromisoformat(slot))
+            return
+        for change in event.changes:
             for change_subscriber in list(self.changes):
                 change_subscriber.offer(change)
