@@ -16,11 +16,13 @@ from uptime_core.validation import FieldError, InvalidFields
 from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
 from uptime_graphql.inputs.channel import (
     CreateChannelInput,
-    CreateMaintenanceWindowInput,
     UpdateChannelInput,
-    UpdateMaintenanceWindowInput,
     changed_channel_fields,
     channel_fields,
+)
+from uptime_graphql.inputs.maintenance import (
+    CreateMaintenanceWindowInput,
+    UpdateMaintenanceWindowInput,
     maintenance_fields,
 )
 from uptime_graphql.inputs.target import (
@@ -75,8 +77,9 @@ _REQUIRED = {
 }
 
 
-def _target_id(value: str) -> int | None:
-    parsed = parse_global_id(value, "Target")
+def _key(value: str, type_name: str) -> int | None:
+    """The key of a global id of ``type_name``; None for any other id (answered not found)."""
+    parsed = parse_global_id(value, type_name)
     return None if parsed is None else parsed[1]
 
 
@@ -85,14 +88,9 @@ async def _change_state(
     id: strawberry.ID,
     change: Callable[[asyncpg.Pool, int], Awaitable[targets.TargetRow | None]],
 ) -> Target | NotFoundError:
-    target_id = _target_id(id)
+    target_id = _key(id, "Target")
     row = None if target_id is None else await change(info.context.pool, target_id)
     return not_found(id) if row is None else Target.from_row(row)
-
-
-def _key(value: str, type_name: str) -> int | None:
-    parsed = parse_global_id(value, type_name)
-    return None if parsed is None else parsed[1]
 
 
 def _chosen_options(given: CreateTargetInput | UpdateTargetInput, kind: str) -> Any:
@@ -124,7 +122,7 @@ class Mutation:
 
     @strawberry.mutation(description="Change a target; absent fields are unchanged.")
     async def update_target(self, info: strawberry.Info, input: UpdateTargetInput) -> TargetResult:
-        target_id = _target_id(input.id)
+        target_id = _key(input.id, "Target")
         if target_id is None:
             return not_found(input.id)
         changes: dict[str, Any] = {}
@@ -153,7 +151,7 @@ class Mutation:
 
     @strawberry.mutation(description="Delete a target with its checks and incidents.")
     async def delete_target(self, info: strawberry.Info, id: strawberry.ID) -> DeleteResult:
-        target_id = _target_id(id)
+        target_id = _key(id, "Target")
         if target_id is None or not await targets.delete_target(info.context.pool, target_id):
             return not_found(id)
         return Deleted(id=id)

@@ -28,8 +28,9 @@ from uptime_graphql.types.maintenance import (
     MaintenanceWindowConnection,
     windows_page,
 )
-from uptime_graphql.types.node import Node, PageInfo, cursor, parse_global_id
-from uptime_graphql.types.target import Target, TargetConnection, TargetEdge, after_key, page_size
+from uptime_graphql.types.node import Node, parse_global_id
+from uptime_graphql.types.pagination import after_key, connection, page_size
+from uptime_graphql.types.target import Target, TargetConnection
 
 
 def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
@@ -87,11 +88,7 @@ class Query:
         await info.context.loaders.prefetch(
             [row.id for row in rows], last_check=last_check, windows=windows
         )
-        edges = [TargetEdge(cursor=cursor(str(row.id)), node=Target.from_row(row)) for row in rows]
-        return TargetConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
+        return connection((rows, more), lambda row: row.id, Target.from_row)
 
     @strawberry.field(description="One target, or null if there is none with this id.")
     async def target(self, info: strawberry.Info, id: strawberry.ID) -> Target | None:

@@ -9,7 +9,8 @@ import strawberry
 
 from uptime_core.alerting import channels, outbox
 from uptime_graphql.types.enums import ChannelKind, DeliveryEvent, DeliveryState
-from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
+from uptime_graphql.types.node import Node, global_id
+from uptime_graphql.types.pagination import Connection, connection, split_page
 
 
 @strawberry.type(
@@ -83,16 +84,7 @@ class NotificationChannel(Node):
         )
 
 
-@strawberry.type
-class NotificationChannelEdge:
-    cursor: str
-    node: NotificationChannel
-
-
-@strawberry.type
-class NotificationChannelConnection:
-    edges: list[NotificationChannelEdge]
-    page_info: PageInfo
+NotificationChannelConnection = Connection[NotificationChannel]
 
 
 @strawberry.type(description="One message to one channel: the outbox row and its attempts.")
@@ -131,16 +123,7 @@ class Delivery(Node):
         )
 
 
-@strawberry.type
-class DeliveryEdge:
-    cursor: str
-    node: Delivery
-
-
-@strawberry.type
-class DeliveryConnection:
-    edges: list[DeliveryEdge]
-    page_info: PageInfo
+DeliveryConnection = Connection[Delivery]
 
 
 # -- pages (the queries' resolvers call these) ------------------------------------------------
@@ -150,16 +133,7 @@ async def channels_page(
     pool: asyncpg.Pool, first: int, after: int | None
 ) -> NotificationChannelConnection:
     rows = await channels.list_channels(pool, first + 1, after)
-    edges = [
-        NotificationChannelEdge(cursor=cursor(str(row.id)), node=NotificationChannel.from_row(row))
-        for row in rows[:first]
-    ]
-    return NotificationChannelConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
-    )
+    return connection(split_page(rows, first), lambda row: row.id, NotificationChannel.from_row)
 
 
 async def deliveries_page(
@@ -172,13 +146,4 @@ async def deliveries_page(
     rows = await outbox.list_deliveries(
         pool, first + 1, after, channel_id, None if state is None else state.value
     )
-    edges = [
-        DeliveryEdge(cursor=cursor(str(row.id)), node=Delivery.from_row(row))
-        for row in rows[:first]
-    ]
-    return DeliveryConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
-    )
+    return connection(split_page(rows, first), lambda row: row.id, Delivery.from_row)

@@ -11,7 +11,7 @@ import strawberry
 from uptime_core.history import CheckRow
 from uptime_graphql.loaders import loaded
 from uptime_graphql.types.enums import CheckStatus
-from uptime_graphql.types.node import PageInfo
+from uptime_graphql.types.pagination import Connection
 
 if TYPE_CHECKING:
     from uptime_graphql.types.target import Target
@@ -62,13 +62,4 @@ class Check:
         )
 
 
-@strawberry.type
-class CheckEdge:
-    cursor: str
-    node: Check
-
-
-@strawberry.type
-class CheckConnection:
-    edges: list[CheckEdge]
-    page_info: PageInfo
+CheckConnection = Connection[Check]

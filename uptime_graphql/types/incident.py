@@ -7,7 +7,8 @@ from datetime import datetime
 import strawberry
 
 from uptime_core.history import IncidentRow
-from uptime_graphql.types.node import Node, PageInfo, global_id
+from uptime_graphql.types.node import Node, global_id
+from uptime_graphql.types.pagination import Connection
 
 
 @strawberry.type(
@@ -28,13 +29,4 @@ class Incident(Node):
         )
 
 
-@strawberry.type
-class IncidentEdge:
-    cursor: str
-    node: Incident
-
-
-@strawberry.type
-class IncidentConnection:
-    edges: list[IncidentEdge]
-    page_info: PageInfo
+IncidentConnection = Connection[Incident]

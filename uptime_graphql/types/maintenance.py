@@ -9,7 +9,8 @@ import strawberry
 
 from uptime_core import maintenance
 from uptime_graphql.types.enums import MaintenanceKind, Weekday
-from uptime_graphql.types.node import Node, PageInfo, cursor, global_id
+from uptime_graphql.types.node import Node, global_id
+from uptime_graphql.types.pagination import Connection, connection, split_page
 
 
 @strawberry.type(
@@ -48,29 +49,11 @@ class MaintenanceWindow(Node):
         )
 
 
-@strawberry.type
-class MaintenanceWindowEdge:
-    cursor: str
-    node: MaintenanceWindow
-
-
-@strawberry.type
-class MaintenanceWindowConnection:
-    edges: list[MaintenanceWindowEdge]
-    page_info: PageInfo
+MaintenanceWindowConnection = Connection[MaintenanceWindow]
 
 
 async def windows_page(
     pool: asyncpg.Pool, first: int, after: int | None, target_id: int | None
 ) -> MaintenanceWindowConnection:
     rows = await maintenance.list_windows(pool, first + 1, after, target_id)
-    edges = [
-        MaintenanceWindowEdge(cursor=cursor(str(row.id)), node=MaintenanceWindow.from_row(row))
-        for row in rows[:first]
-    ]
-    return MaintenanceWindowConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
-    )
+    return connection(split_page(rows, first), lambda row: row.id, MaintenanceWindow.from_row)

@@ -1,4 +1,5 @@
-"""Relay-style global ids: ``base64("Type:key")``, opaque to clients."""
+"""Relay-style global ids: ``base64("Type:key")``, opaque to clients; ``target_keys`` reads
+the target ids an input gives."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import base64
 import binascii
 
 import strawberry
+
+from uptime_core.validation import FieldError, InvalidFields
 
 
 @strawberry.interface(description="An object with a global id.")
@@ -29,24 +32,13 @@ def parse_global_id(value: str, expected: str | None = None) -> tuple[str, int] 
     return type_name, number
 
 
-def cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(f"cursor:{key}".encode()).decode()
-
-
-def parse_cursor(value: str | None) -> str | None:
-    """The key inside a cursor; raises ValueError for something that is not one."""
-    if value is None:
-        return None
-    try:
-        kind, _, key = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise ValueError("not a cursor") from None
-    if kind != "cursor" or not key:
-        raise ValueError("not a cursor")
-    return key
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+def target_keys(ids: list[strawberry.ID], field: str = "targetIds") -> list[int]:
+    """The keys of target ids given in an input; ``InvalidFields`` (on ``field``) for an id
+    that is not a target's."""
+    keys = []
+    for value in ids:
+        parsed = parse_global_id(value, "Target")
+        if parsed is None:
+            raise InvalidFields([FieldError(field, f"{value} is not a target id")])
+        keys.append(parsed[1])
+    return keys

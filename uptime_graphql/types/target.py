@@ -3,9 +3,9 @@ connection."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,35 +16,16 @@ from uptime_core.stats import series
 from uptime_core.targets import TargetRow
 from uptime_graphql.errors import bad_input
 from uptime_graphql.loaders import loaded
-from uptime_graphql.types.check import Check, CheckConnection, CheckEdge
+from uptime_graphql.types.check import Check, CheckConnection
 from uptime_graphql.types.enums import ProbeKind, TargetStatus, UptimeWindow
-from uptime_graphql.types.incident import Incident, IncidentConnection, IncidentEdge
+from uptime_graphql.types.incident import Incident, IncidentConnection
 from uptime_graphql.types.latency_series import LatencyPoint
-from uptime_graphql.types.node import Node, PageInfo, cursor, global_id, parse_cursor
+from uptime_graphql.types.node import Node, global_id
+from uptime_graphql.types.pagination import Connection, after_key, connection, page_size
 from uptime_graphql.types.uptime import Uptime
 
-MAX_PAGE = 100
 # Latency series one request may ask for (each reads up to a day of raw results).
 MAX_LATENCY_SERIES = 10
-T = TypeVar("T")
-
-
-def page_size(first: int | None, default: int = 20) -> int:
-    """``first``, checked: lists are capped at MAX_PAGE."""
-    if first is None:
-        return default
-    if not 1 <= first <= MAX_PAGE:
-        raise bad_input(f"first must be from 1 to {MAX_PAGE}")
-    return first
-
-
-def after_key(after: str | None, parse: Callable[[str], T]) -> T | None:
-    """The key inside an ``after`` cursor, parsed; a clear error for a foreign cursor."""
-    try:
-        key = parse_cursor(after)
-        return None if key is None else parse(key)
-    except ValueError:
-        raise bad_input("after is not a cursor this server gave out") from None
 
 
 @strawberry.type(description="One request header; values are write-only (never shown).")
@@ -196,19 +177,10 @@ class Target(Node):
         size = page_size(first)
         before = after_key(after, datetime.fromisoformat)
         if before is None:  # the first page: batched across targets (a dashboard's strips)
-            rows, more = await info.context.loaders.first_checks.load((self.row.id, size))
+            page = await info.context.loaders.first_checks.load((self.row.id, size))
         else:
-            rows, more = await checks_page(
-                info.context.pool, self.row.id, first=size, before=before
-            )
-        edges = [
-            CheckEdge(cursor=cursor(row.scheduled_for.isoformat()), node=Check.from_row(row))
-            for row in rows
-        ]
-        return CheckConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
+            page = await checks_page(info.context.pool, self.row.id, first=size, before=before)
+        return connection(page, lambda row: row.scheduled_for.isoformat(), Check.from_row)
 
     @strawberry.field(description="Uptime over a rolling window.", graphql_type=Uptime)
     def uptime(self, info: strawberry.Info, window: UptimeWindow) -> Uptime | Awaitable[Uptime]:
@@ -246,16 +218,8 @@ class Target(Node):
     ) -> IncidentConnection:
         size = page_size(first)
         before_id = after_key(after, int)
-        rows, more = await incidents_page(
-            info.context.pool, self.row.id, first=size, before_id=before_id
-        )
-        edges = [
-            IncidentEdge(cursor=cursor(str(row.id)), node=Incident.from_row(row)) for row in rows
-        ]
-        return IncidentConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
+        page = await incidents_page(info.context.pool, self.row.id, first=size, before_id=before_id)
+        return connection(page, lambda row: row.id, Incident.from_row)
 
     @classmethod
     def from_row(cls, row: TargetRow) -> Target:
@@ -278,13 +242,4 @@ class Target(Node):
         )
 
 
-@strawberry.type
-class TargetEdge:
-    cursor: str
-    node: Target
-
-
-@strawberry.type
-class TargetConnection:
-    edges: list[TargetEdge]
-    page_info: PageInfo
+TargetConnection = Connection[Target]
