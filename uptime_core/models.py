@@ -2,9 +2,17 @@
 hourly and daily rollups of them, incidents; and for alerting, notification channels, the
 deliveries outbox and maintenance windows.
 
-Enumerations are stored as short strings with CHECK constraints (no PostgreSQL enum types,
-which are awkward to change in migrations). Constraint names follow ``NAMING_CONVENTION`` so
-that migrations stay stable.
+These classes are the one description of each table, and they serve migrations: Alembic
+compares them with the database, and ``tests/core/test_migrations.py`` checks that migrating to
+head gives exactly these tables. At run time nothing loads them: queries go through asyncpg (the
+claim and record statements are single statements that an ORM would only slow down) into small
+frozen row dataclasses beside the code that reads them (``targets.TargetRow``,
+``history.CheckRow``, ``alerting.channels.ChannelRow``, ...), and
+``tests/core/test_rows.py`` checks every row field against the table it reads.
+
+Enumerations (``uptime_core.enums``) are stored as short strings with CHECK constraints (no
+PostgreSQL enum types, which are awkward to change in migrations). Constraint names follow
+``NAMING_CONVENTION`` so that migrations stay stable.
 """
 
 from __future__ import annotations
@@ -170,7 +178,7 @@ def _rollup_table(name: str, period: str) -> sa.Table:
         sa.Column("latency_sum", sa.Float, nullable=False),
         sa.Column("latency_min", sa.Float, nullable=True),
         sa.Column("latency_max", sa.Float, nullable=True),
-        # The latency histogram, one column per bucket (see uptime_core/stats.py): summing a
+        # The latency histogram, one column per bucket (see uptime_core/stats/histogram.py): summing a
         # window is then a plain aggregate per column, much faster than adding arrays.
         *(
             sa.Column(column, sa.Integer, nullable=False, server_default="0")

@@ -19,7 +19,6 @@ import pwd
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -338,14 +337,3 @@ def grant_traverse(path: Path) -> None:
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
-
-
-@contextlib.contextmanager
-def embedded_postgres(data_dir: Path) -> Iterator[EmbeddedPostgres]:
-    """Run the embedded server for the duration of the block."""
-    server = EmbeddedPostgres(data_dir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
