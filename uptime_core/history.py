@@ -1,6 +1,7 @@
 """History: recorded checks and incidents as the API reads them (latest, recent, paged).
 
-Written only by the record statement (``uptime_core.scheduling.record``); read here.
+Written only by the record statement (``uptime_core.scheduling.record``); read here, with the
+statements of ``uptime_core/sql/history.sql``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from uptime_core.paging import page
+from uptime_core.sql import queries
 
 
 @dataclass(frozen=True)
@@ -37,24 +39,15 @@ class IncidentRow:
     cause: str | None
 
 
+# The API's live events select checks by key themselves (uptime_graphql/live.py).
 CHECK_COLUMNS = ", ".join(CheckRow.__dataclass_fields__)
-INCIDENT_COLUMNS = ", ".join(IncidentRow.__dataclass_fields__)
 
 
 async def latest_checks(
     connection: asyncpg.Connection | asyncpg.Pool, target_ids: list[int]
 ) -> dict[int, CheckRow]:
     """Each target's most recent check, in one statement."""
-    rows = await connection.fetch(
-        f"""
-        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
-        CROSS JOIN LATERAL (
-            SELECT {CHECK_COLUMNS} FROM check_result
-            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT 1
-        ) AS c
-        """,
-        target_ids,
-    )
+    rows = await connection.fetch(queries["latest_checks"], target_ids)
     return {row["target_id"]: CheckRow(**dict(row)) for row in rows}
 
 
@@ -63,18 +56,7 @@ async def recent_checks(
 ) -> dict[int, tuple[list[CheckRow], bool]]:
     """Each target's first page of checks (newest first) and whether more follow, in one
     statement: what ``checks_page`` gives for one target without a cursor."""
-    rows = await connection.fetch(
-        f"""
-        SELECT c.* FROM unnest($1::bigint[]) AS t(id)
-        CROSS JOIN LATERAL (
-            SELECT {CHECK_COLUMNS} FROM check_result
-            WHERE target_id = t.id ORDER BY scheduled_for DESC LIMIT $2
-        ) AS c
-        ORDER BY c.target_id, c.scheduled_for DESC
-        """,
-        target_ids,
-        first + 1,
-    )
+    rows = await connection.fetch(queries["recent_checks"], target_ids, first + 1)
     grouped: dict[int, list[asyncpg.Record]] = {i: [] for i in target_ids}
     for row in rows:
         grouped[row["target_id"]].append(row)
@@ -89,26 +71,14 @@ async def checks_page(
     before: datetime | None,
 ) -> tuple[list[CheckRow], bool]:
     """A target's checks, newest first (keyset: slots before ``before``)."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {CHECK_COLUMNS} FROM check_result
-        WHERE target_id = $1 AND ($2::timestamptz IS NULL OR scheduled_for < $2)
-        ORDER BY scheduled_for DESC
-        LIMIT $3
-        """,
-        target_id,
-        before,
-        first + 1,
-    )
+    rows = await connection.fetch(queries["checks_page"], target_id, before, first + 1)
     return page(rows, first, CheckRow)
 
 
 async def incident_by_id(
     connection: asyncpg.Connection | asyncpg.Pool, incident_id: int
 ) -> IncidentRow | None:
-    row = await connection.fetchrow(
-        f"SELECT {INCIDENT_COLUMNS} FROM incident WHERE id = $1", incident_id
-    )
+    row = await connection.fetchrow(queries["incident_by_id"], incident_id)
     return None if row is None else IncidentRow(**dict(row))
 
 
@@ -120,15 +90,5 @@ async def incidents_page(
     before_id: int | None,
 ) -> tuple[list[IncidentRow], bool]:
     """A target's incidents, newest first (keyset on id)."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {INCIDENT_COLUMNS} FROM incident
-        WHERE target_id = $1 AND ($2::bigint IS NULL OR id < $2)
-        ORDER BY id DESC
-        LIMIT $3
-        """,
-        target_id,
-        before_id,
-        first + 1,
-    )
+    rows = await connection.fetch(queries["incidents_page"], target_id, before_id, first + 1)
     return page(rows, first, IncidentRow)

@@ -6,7 +6,8 @@ A window belongs to one target or, with ``target_id`` NULL, to every target. ONC
 and last ``duration_seconds`` (at most a week, so a window may run past midnight or into the
 next week). Both functions return SQL fragments to embed in a larger statement: the record
 statement marks results with ``in_maintenance_sql`` and statistics clip with
-``maintenance_ranges_sql``, so the two can never disagree on what a window covers.
+``maintenance_ranges_sql``, so the two can never disagree on what a window covers. The static
+statements of the windows' rows are named in ``uptime_core/sql/maintenance.sql``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import available_timezones
 import asyncpg
 
 from uptime_core.enums import MaintenanceKind
+from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
 # The longest weekly window, and so how many local days back a window covering an instant can
@@ -180,6 +182,9 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
     )
 
 
+# The settings columns, in the order of ``_values`` and of maintenance.sql's insert_window and
+# update_window (tests/core/test_sql_files.py checks). The reads stay composed here: "active"
+# is ``covers_sql``, the very test the record statement and the statistics embed.
 _COLUMNS = (
     "name, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds, time_zone"
 )
@@ -201,16 +206,17 @@ async def _check_references(connection: asyncpg.Connection, fields: MaintenanceF
     """The target exists, and the database knows the time zone too (the record statement
     reads windows in every batch: a zone it cannot read would stop all recording)."""
     if fields.target_id is not None and not await connection.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)", fields.target_id
+        queries["target_exists"], fields.target_id
     ):
         raise InvalidFields([FieldError("targetId", "no target has this id")])
     if fields.time_zone is not None and not await connection.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)", fields.time_zone
+        queries["time_zone_exists"], fields.time_zone
     ):
         raise InvalidFields([FieldError("timeZone", "is not a time zone this database knows")])
 
 
 def _values(fields: MaintenanceFields) -> list[Any]:
+    """The parameters of insert_window (and update_window after the id): ``_COLUMNS``."""
     return [
         fields.name,
         fields.target_id,
@@ -228,11 +234,7 @@ async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> Mainte
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
         await _check_references(connection, fields)
-        window_id = await connection.fetchval(
-            f"INSERT INTO maintenance_window ({_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            *_values(fields),
-        )
+        window_id = await connection.fetchval(queries["insert_window"], *_values(fields))
         row = await window_by_id(connection, window_id)
     assert row is not None
     return row
@@ -244,19 +246,14 @@ async def update_window(
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
         await _check_references(connection, fields)
-        status = await connection.execute(
-            "UPDATE maintenance_window SET (" + _COLUMNS + ") = "
-            "($2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE id = $1",
-            window_id,
-            *_values(fields),
-        )
+        status = await connection.execute(queries["update_window"], window_id, *_values(fields))
         if status != "UPDATE 1":
             return None
         return await window_by_id(connection, window_id)
 
 
 async def delete_window(pool: asyncpg.Pool, window_id: int) -> bool:
-    status = await pool.execute("DELETE FROM maintenance_window WHERE id = $1", window_id)
+    status = await pool.execute(queries["delete_window"], window_id)
     return bool(status == "DELETE 1")
 
 

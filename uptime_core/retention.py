@@ -3,7 +3,8 @@
 A partition holds one UTC day of slots and is named ``check_result_pYYYYMMDD``. Workers call
 ``manage_partitions`` at start and every hour (one at a time, through an advisory lock);
 ``uptime migrate`` calls it too. Dropping a partition removes raw results only: the hourly and
-daily rollups keep the statistics of those days.
+daily rollups keep the statistics of those days. The static statements are named in
+``uptime_core/sql/retention.sql``; the DDL names its partition, so it is composed here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import asyncpg
+
+from uptime_core.sql import queries
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,7 @@ class PartitionChanges:
 
 async def existing_partitions(connection: asyncpg.Connection) -> dict[date, str]:
     """The day partitions of check_result, by day."""
-    rows = await connection.fetch(
-        "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'check_result'::regclass"
-    )
+    rows = await connection.fetch(queries["partition_names"])
     days = {}
     for row in rows:
         match = PARTITION_NAME.match(row["relname"])
@@ -62,7 +62,7 @@ async def manage_partitions(
 ) -> PartitionChanges:
     """Create the partitions from yesterday to ``days_ahead`` days on; drop those whose whole
     day is more than ``retention_days`` days old. Database clock, UTC days."""
-    today: date = await connection.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+    today: date = await connection.fetchval(queries["utc_today"])
     existing = await existing_partitions(connection)
     created = []
     for offset in range(-1, days_ahead + 1):
@@ -86,9 +86,9 @@ async def manage_partitions_once(
     connection: asyncpg.Connection, retention_days: int
 ) -> PartitionChanges | None:
     """``manage_partitions`` unless another process is already doing it (then None)."""
-    if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", PARTITION_LOCK_ID):
+    if not await connection.fetchval(queries["try_partition_lock"], PARTITION_LOCK_ID):
         return None
     try:
         return await manage_partitions(connection, retention_days)
     finally:
-        await connection.execute("SELECT pg_advisory_unlock($1)", PARTITION_LOCK_ID)
+        await connection.execute(queries["release_partition_lock"], PARTITION_LOCK_ID)

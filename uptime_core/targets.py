@@ -2,7 +2,8 @@
 
 Every write validates with ``probes.validate_target_settings`` (plus the fields only the API
 has: name and thresholds) before touching the database, so bad input changes nothing. The SQL
-is here, one named statement per operation; GraphQL types live in ``uptime_graphql``.
+is one named statement per operation in ``uptime_core/sql/targets.sql``; GraphQL types live
+in ``uptime_graphql``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncpg
 from uptime_core.paging import page
 from uptime_core.probes import validate_target_settings
 from uptime_core.probes.validation import HIDDEN_PASSWORD, split_url
-from uptime_core.scheduling.claim import FIRST_SLOT
+from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
 MAX_NAME_LENGTH = 200
@@ -47,9 +48,6 @@ class TargetRow:
     next_run_at: datetime | None
     created_at: datetime
     updated_at: datetime
-
-
-TARGET_COLUMNS = ", ".join(TargetRow.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -123,13 +121,7 @@ async def create_target(
     """Validate and insert; the first slot is spread within the interval."""
     valid = validate(fields)
     row = await connection.fetchrow(
-        f"""
-        INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
-                            options, failure_threshold, recovery_threshold, next_run_at)
-        SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, {FIRST_SLOT}
-        FROM (SELECT $6::int AS interval_seconds) AS given
-        RETURNING {TARGET_COLUMNS}
-        """,
+        queries["create_target"],
         valid.name,
         valid.kind,
         valid.url,
@@ -231,9 +223,7 @@ async def update_target(
     target. A URL whose password is the redacted ``***`` keeps the stored password. A change
     to nothing writes nothing (``updated_at`` stays)."""
     async with connection.transaction():
-        row = await connection.fetchrow(
-            f"SELECT {TARGET_COLUMNS} FROM target WHERE id = $1 FOR UPDATE", target_id
-        )
+        row = await connection.fetchrow(queries["target_for_update"], target_id)
         if row is None:
             return None
         current = _target(row)
@@ -254,14 +244,7 @@ async def update_target(
         if _same_fields(valid, stored):
             return current
         updated = await connection.fetchrow(
-            f"""
-            UPDATE target
-            SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
-                timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
-                recovery_threshold = $11, updated_at = now()
-            WHERE id = $1
-            RETURNING {TARGET_COLUMNS}
-            """,
+            queries["update_target"],
             target_id,
             valid.name,
             valid.kind,
@@ -280,15 +263,15 @@ async def update_target(
 
 async def delete_target(connection: asyncpg.Connection | asyncpg.Pool, target_id: int) -> bool:
     """Delete a target with its results and incidents; False if there was none."""
-    status = await connection.execute("DELETE FROM target WHERE id = $1", target_id)
+    status = await connection.execute(queries["delete_target"], target_id)
     return bool(status == "DELETE 1")
 
 
 async def _update_returning(
-    connection: asyncpg.Connection | asyncpg.Pool, statement: str, target_id: int
+    connection: asyncpg.Connection | asyncpg.Pool, name: str, target_id: int
 ) -> TargetRow | None:
-    """Run an UPDATE ... RETURNING of one target; None if there is no such target."""
-    row = await connection.fetchrow(statement, target_id)
+    """Run the named UPDATE ... RETURNING of one target; None if there is no such target."""
+    row = await connection.fetchrow(queries[name], target_id)
     return None if row is None else _target(row)
 
 
@@ -296,67 +279,27 @@ async def pause_target(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Stop scheduling; a check in flight is fenced out when it finishes."""
-    return await _update_returning(
-        connection,
-        f"""
-        UPDATE target
-        SET paused = true, status = 'paused', status_changed_at = CASE WHEN status <> 'paused'
-            THEN now() ELSE status_changed_at END, next_run_at = NULL, lease_owner = NULL,
-            lease_expires_at = NULL, updated_at = now()
-        WHERE id = $1
-        RETURNING {TARGET_COLUMNS}
-        """,
-        target_id,
-    )
+    return await _update_returning(connection, "pause_target", target_id)
 
 
 async def resume_target(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Schedule again from now, as if new (state unknown until checked)."""
-    return await _update_returning(
-        connection,
-        f"""
-        UPDATE target
-        SET paused = false,
-            status = CASE WHEN paused THEN 'unknown' ELSE status END,
-            status_changed_at = CASE WHEN paused THEN now() ELSE status_changed_at END,
-            consecutive_failures = CASE WHEN paused THEN 0 ELSE consecutive_failures END,
-            consecutive_successes = CASE WHEN paused THEN 0 ELSE consecutive_successes END,
-            streak_started_at = CASE WHEN paused THEN NULL ELSE streak_started_at END,
-            next_run_at = CASE WHEN paused THEN now() ELSE next_run_at END,
-            updated_at = now()
-        WHERE id = $1
-        RETURNING {TARGET_COLUMNS}
-        """,
-        target_id,
-    )
+    return await _update_returning(connection, "resume_target", target_id)
 
 
 async def check_target_now(
     connection: asyncpg.Connection | asyncpg.Pool, target_id: int
 ) -> TargetRow | None:
     """Make the target due at once, unless it is paused or a check is running right now."""
-    return await _update_returning(
-        connection,
-        f"""
-        UPDATE target
-        SET next_run_at = CASE WHEN NOT paused
-                                AND (lease_expires_at IS NULL OR lease_expires_at < now())
-                               THEN least(next_run_at, now()) ELSE next_run_at END
-        WHERE id = $1
-        RETURNING {TARGET_COLUMNS}
-        """,
-        target_id,
-    )
+    return await _update_returning(connection, "check_target_now", target_id)
 
 
 async def targets_by_id(
     connection: asyncpg.Connection | asyncpg.Pool, ids: list[int]
 ) -> dict[int, TargetRow]:
-    rows = await connection.fetch(
-        f"SELECT {TARGET_COLUMNS} FROM target WHERE id = ANY($1::bigint[])", ids
-    )
+    rows = await connection.fetch(queries["targets_by_id"], ids)
     return {row["id"]: _target(row) for row in rows}
 
 
@@ -375,14 +318,7 @@ async def list_targets(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
     rows = await connection.fetch(
-        f"""
-        SELECT {TARGET_COLUMNS} FROM target
-        WHERE ($1::bigint IS NULL OR id > $1)
-          AND ($2::text IS NULL OR status = $2)
-          AND ($3::text IS NULL OR name ILIKE $3)
-        ORDER BY id
-        LIMIT $4
-        """,
+        queries["list_targets"],
         after_id,
         status,
         pattern,

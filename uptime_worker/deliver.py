@@ -36,12 +36,12 @@ import asyncpg
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from uptime_core.alerting.outbox import (
-    ATTEMPT_FAILED,
-    BEGIN_ATTEMPT,
-    MARK_SENT,
-    RELEASE_DELIVERIES,
     ClaimedDelivery,
+    attempt_failed,
+    begin_attempt,
     claim_due_deliveries,
+    mark_sent,
+    release_deliveries,
 )
 from uptime_core.alerting.send import SendError, describe_unexpected, send
 from uptime_core.runtime.db import describe_error, is_outage
@@ -165,9 +165,7 @@ class Deliverer:
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         if self.stopping.is_set():
             return  # winding down: no new attempt; the row is given back
-        attempts = await self.pool.fetchval(
-            BEGIN_ATTEMPT, delivery.id, self.worker_id, self.lease_seconds
-        )
+        attempts = await begin_attempt(self.pool, delivery.id, self.worker_id, self.lease_seconds)
         if attempts is None:
             log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
             return
@@ -187,7 +185,7 @@ class Deliverer:
                 await self._failed(delivery, attempts, described, permanent=False)
                 return
             self.went_out.add(delivery.id)
-            await self.pool.execute(MARK_SENT, delivery.id)
+            await mark_sent(self.pool, delivery.id)
             self.went_out.discard(delivery.id)
         finally:
             self.sending.discard(delivery.id)
@@ -204,14 +202,14 @@ class Deliverer:
         self, delivery: ClaimedDelivery, attempts: int, error: str, *, permanent: bool
     ) -> None:
         wait = 0.0 if permanent else self.retry_wait(attempts)
-        state = await self.pool.fetchval(
-            ATTEMPT_FAILED,
+        state = await attempt_failed(
+            self.pool,
             delivery.id,
             self.worker_id,
             error,
-            wait,
-            permanent,
-            self.settings.alert_deadline_seconds,
+            retry_in_seconds=wait,
+            permanent=permanent,
+            deadline_seconds=self.settings.alert_deadline_seconds,
         )
         if state is None:
             log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
@@ -250,7 +248,7 @@ class Deliverer:
         for delivery_id in list(self.went_out):
             # Its send completed but writing "sent" was cut short: write it now.
             try:
-                await self.pool.execute(MARK_SENT, delivery_id)
+                await mark_sent(self.pool, delivery_id)
             except Exception as error:
                 if not is_outage(error):
                     log.exception("delivery %d: recording it sent failed", delivery_id)
@@ -263,11 +261,10 @@ class Deliverer:
         give_back = [delivery_id for delivery_id in held if delivery_id not in self.went_out]
         if give_back:
             try:
-                status = await self.pool.execute(RELEASE_DELIVERIES, self.worker_id, give_back)
+                released = await release_deliveries(self.pool, self.worker_id, give_back)
             except Exception as error:
                 if not is_outage(error):
                     log.exception("giving back deliveries failed")
                 return
-            released = int(status.split()[-1])
             if released:
                 log.info("gave back %d deliveries", released)

@@ -2,6 +2,7 @@
 
 The secret fields (the webhook's signing secret, the Slack URL, the SMTP password) are stored
 but never returned: ``public_config`` leaves them out and ``has_secret`` says one is set.
+The statements are named in ``uptime_core/sql/channels.sql``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncpg
 import httpx
 
 from uptime_core.enums import ChannelKind
+from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
 MAX_NAME_LENGTH = 200
@@ -158,14 +160,6 @@ class ChannelRow:
     updated_at: datetime
 
 
-CHANNEL_COLUMNS = """
-    c.id, c.name, c.kind, c.config, c.all_targets, c.enabled, c.reminder_interval_seconds,
-    c.created_at, c.updated_at,
-    coalesce((SELECT array_agg(ct.target_id ORDER BY ct.target_id) FROM channel_target AS ct
-              WHERE ct.channel_id = c.id), '{}') AS target_ids
-"""
-
-
 def _channel(row: asyncpg.Record) -> ChannelRow:
     return ChannelRow(
         id=row["id"],
@@ -216,9 +210,7 @@ def check_channel_fields(fields: ChannelFields) -> None:
 
 
 async def _missing_targets(connection: asyncpg.Connection, target_ids: list[int]) -> None:
-    found = await connection.fetchval(
-        "SELECT count(*) FROM target WHERE id = ANY($1::bigint[])", target_ids
-    )
+    found = await connection.fetchval(queries["count_targets"], target_ids)
     if found != len(set(target_ids)):
         raise InvalidFields([FieldError("targetIds", "names a target that does not exist")])
 
@@ -228,11 +220,7 @@ async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRo
     async with pool.acquire() as connection, connection.transaction():
         await _missing_targets(connection, fields.target_ids)
         channel_id = await connection.fetchval(
-            """
-            INSERT INTO notification_channel (name, kind, config, all_targets, enabled,
-                                              reminder_interval_seconds)
-            VALUES ($1, $2, $3::text::jsonb, $4, $5, $6) RETURNING id
-            """,
+            queries["insert_channel"],
             fields.name,
             fields.kind.value,
             json.dumps(fields.config),
@@ -257,12 +245,7 @@ async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> Ch
         check_channel_fields(fields)
         await _missing_targets(connection, fields.target_ids)
         await connection.execute(
-            """
-            UPDATE notification_channel
-            SET name = $2, kind = $3, config = $4::text::jsonb, all_targets = $5, enabled = $6,
-                reminder_interval_seconds = $7, updated_at = now()
-            WHERE id = $1
-            """,
+            queries["update_channel"],
             channel_id,
             fields.name,
             fields.kind.value,
@@ -271,42 +254,29 @@ async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> Ch
             fields.enabled,
             fields.reminder_interval_seconds,
         )
-        await connection.execute("DELETE FROM channel_target WHERE channel_id = $1", channel_id)
+        await connection.execute(queries["detach_all_targets"], channel_id)
         await _attach(connection, channel_id, fields.target_ids)
         return await channel_by_id(connection, channel_id)
 
 
 async def _attach(connection: asyncpg.Connection, channel_id: int, target_ids: list[int]) -> None:
-    await connection.execute(
-        "INSERT INTO channel_target (channel_id, target_id) "
-        "SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-        channel_id,
-        target_ids,
-    )
+    await connection.execute(queries["attach_targets"], channel_id, target_ids)
 
 
 async def delete_channel(pool: asyncpg.Pool, channel_id: int) -> bool:
     """Delete a channel with its deliveries; False if there was none."""
-    status = await pool.execute("DELETE FROM notification_channel WHERE id = $1", channel_id)
+    status = await pool.execute(queries["delete_channel"], channel_id)
     return bool(status == "DELETE 1")
 
 
 async def channel_by_id(
     connection: asyncpg.Connection | asyncpg.Pool, channel_id: int, *, lock: bool = False
 ) -> ChannelRow | None:
-    row = await connection.fetchrow(
-        f"SELECT {CHANNEL_COLUMNS} FROM notification_channel AS c WHERE c.id = $1"
-        + (" FOR UPDATE" if lock else ""),
-        channel_id,
-    )
+    statement = queries["channel_by_id_for_update" if lock else "channel_by_id"]
+    row = await connection.fetchrow(statement, channel_id)
     return None if row is None else _channel(row)
 
 
 async def list_channels(pool: asyncpg.Pool, first: int, after_id: int | None) -> list[ChannelRow]:
-    rows = await pool.fetch(
-        f"SELECT {CHANNEL_COLUMNS} FROM notification_channel AS c "
-        "WHERE $2::bigint IS NULL OR c.id > $2 ORDER BY c.id LIMIT $1",
-        first,
-        after_id,
-    )
+    rows = await pool.fetch(queries["list_channels"], first, after_id)
     return [_channel(row) for row in rows]

@@ -5,7 +5,8 @@ is written in the statement that opens or resolves an incident; the worker's del
 (``uptime_worker/deliver.py``) claim them with ``FOR UPDATE SKIP LOCKED`` and a lease, send
 them (``send.py``) and record each attempt through the functions here. The idempotency key is
 written with the delivery and never changes, so every attempt of one message carries the same
-key. docs/alerting.md has the semantics.
+key. The statements are named in ``uptime_core/sql/outbox.sql``; ``OUTBOX_CTES`` stays here
+because it is a fragment of the composed record statement. docs/alerting.md has the semantics.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncpg
 
 from uptime_core.alerting.channels import json_object
 from uptime_core.enums import ChannelKind
+from uptime_core.sql import queries
 
 # The outbox (docs/alerting.md): for every incident change of a recorded row, one delivery per
 # channel watching the target. A "down" inside a maintenance window is written as suppressed
@@ -129,12 +131,6 @@ class DeliveryRow:
     sent_at: datetime | None
 
 
-DELIVERY_COLUMNS = """
-    id, channel_id, incident_id, event, sequence, idempotency_key, state, attempts,
-    next_attempt_at, last_error, created_at, sent_at
-"""
-
-
 async def list_deliveries(
     pool: asyncpg.Pool,
     first: int,
@@ -143,15 +139,7 @@ async def list_deliveries(
     state: str | None = None,
 ) -> list[DeliveryRow]:
     """Newest first."""
-    rows = await pool.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM delivery "
-        "WHERE ($2::bigint IS NULL OR id < $2) AND ($3::bigint IS NULL OR channel_id = $3) "
-        "AND ($4::text IS NULL OR state = $4) ORDER BY id DESC LIMIT $1",
-        first,
-        before_id,
-        channel_id,
-        state,
-    )
+    rows = await pool.fetch(queries["list_deliveries"], first, before_id, channel_id, state)
     return [DeliveryRow(**dict(row)) for row in rows]
 
 
@@ -159,111 +147,19 @@ async def queue_test_message(pool: asyncpg.Pool, channel_id: int) -> DeliveryRow
     """Queue a test message to a channel (the deliverers send it like any other); None if
     there is no such channel."""
     row = await pool.fetchrow(
-        f"""
-        INSERT INTO delivery (channel_id, event, idempotency_key, payload)
-        SELECT id, 'test', $2, jsonb_build_object('event', 'test', 'channel', name)
-        FROM notification_channel WHERE id = $1
-        RETURNING {DELIVERY_COLUMNS}
-        """,
-        channel_id,
-        f"uptime-test-{uuid.uuid4()}",
+        queries["queue_test_message"], channel_id, f"uptime-test-{uuid.uuid4()}"
     )
     return None if row is None else DeliveryRow(**dict(row))
-
-
-# -- the deliverers' statements ---------------------------------------------------------------
-
-# Due, unleased, pending deliveries, oldest first, leased in one statement (as targets are
-# claimed: a MATERIALIZED CTE so the locking subquery runs once). A message waits while an
-# earlier one of the same incident to the same channel is still pending, so a "resolved"
-# never overtakes its "down" that is waiting to be retried.
-CLAIM_DUE_DELIVERIES = """
-WITH due AS MATERIALIZED (
-    SELECT id
-    FROM delivery AS d
-    WHERE state = 'pending'
-      AND next_attempt_at <= now()
-      AND (lease_expires_at IS NULL OR lease_expires_at < now())
-      AND NOT EXISTS (SELECT 1 FROM delivery AS earlier
-                      WHERE earlier.incident_id = d.incident_id
-                        AND earlier.channel_id = d.channel_id
-                        AND earlier.id < d.id AND earlier.state = 'pending')
-    ORDER BY next_attempt_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE delivery AS d
-SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $3)
-FROM due, notification_channel AS c
-WHERE d.id = due.id AND c.id = d.channel_id
-RETURNING d.id, d.event, d.idempotency_key, d.payload, d.attempts, c.id AS channel_id,
-          c.name AS channel_name, c.kind, c.config,
-          extract(epoch FROM d.created_at + make_interval(secs => $4) - now())::float8
-              AS seconds_left
-"""
-
-# Before each attempt: count it and make the lease cover it; no row if the lease was lost.
-BEGIN_ATTEMPT = """
-UPDATE delivery
-SET attempts = attempts + 1, lease_expires_at = now() + make_interval(secs => $3)
-WHERE id = $1 AND lease_owner = $2 AND state = 'pending' AND lease_expires_at > now()
-RETURNING attempts
-"""
-
-# After a failed attempt: the error, and either the time of the next attempt ($4 seconds on,
-# the backoff) with the lease cleared, so the row is claimed again when it is due and holds no
-# deliverer while it waits; or, when retrying cannot help ($5) or the next attempt would start
-# past the deadline ($6 seconds after the row was written), "failed". None if the lease was
-# lost (another worker holds the row now).
-ATTEMPT_FAILED = """
-UPDATE delivery
-SET last_error = $3,
-    state = CASE WHEN $5::boolean
-                   OR now() + make_interval(secs => $4) > created_at + make_interval(secs => $6)
-                 THEN 'failed' ELSE 'pending' END,
-    next_attempt_at = CASE WHEN $5::boolean
-                             OR now() + make_interval(secs => $4)
-                                > created_at + make_interval(secs => $6)
-                           THEN next_attempt_at ELSE now() + make_interval(secs => $4) END,
-    lease_owner = NULL,
-    lease_expires_at = NULL
-WHERE id = $1 AND lease_owner = $2 AND state = 'pending'
-RETURNING state
-"""
-
-# The message went out: recorded whoever holds the lease now (it did go out).
-MARK_SENT = """
-UPDATE delivery
-SET state = 'sent', sent_at = now(), lease_owner = NULL, lease_expires_at = NULL
-WHERE id = $1 AND state = 'pending'
-"""
-
-RELEASE_DELIVERIES = """
-UPDATE delivery
-SET lease_owner = NULL, lease_expires_at = NULL
-WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND state = 'pending'
-"""
-
-
-# Finished deliveries are kept as long as raw results (the hourly maintenance deletes them),
-# but only once their incident is resolved (or for test messages, which have none): the rows
-# of an open incident are what tell the record statement its "down" was sent and how many
-# reminders were, so deleting them would send the "down" again and repeat reminder keys.
-PRUNE_DELIVERIES = """
-DELETE FROM delivery AS d
-WHERE d.state IN ('sent', 'failed', 'suppressed')
-  AND d.created_at < now() - make_interval(days => $1)
-  AND (d.incident_id IS NULL
-       OR EXISTS (SELECT 1 FROM incident AS i
-                  WHERE i.id = d.incident_id AND i.resolved_at IS NOT NULL))
-"""
 
 
 async def prune_deliveries(connection: asyncpg.Connection | asyncpg.Pool, days: int) -> int:
     """Delete sent, failed and suppressed deliveries older than ``days`` whose incident is
     resolved (or that have none); how many."""
-    status = await connection.execute(PRUNE_DELIVERIES, days)
+    status = await connection.execute(queries["prune_deliveries"], days)
     return int(status.split()[-1])
+
+
+# -- the deliverers' statements (uptime_core/sql/outbox.sql) ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -290,7 +186,7 @@ async def claim_due_deliveries(
     deadline_seconds: float,
 ) -> list[ClaimedDelivery]:
     rows = await connection.fetch(
-        CLAIM_DUE_DELIVERIES, worker_id, limit, lease_seconds, deadline_seconds
+        queries["claim_due_deliveries"], worker_id, limit, lease_seconds, deadline_seconds
     )
     return [
         ClaimedDelivery(
@@ -307,3 +203,55 @@ async def claim_due_deliveries(
         )
         for row in rows
     ]
+
+
+async def begin_attempt(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    delivery_id: int,
+    worker_id: str,
+    lease_seconds: float,
+) -> int | None:
+    """Count an attempt at a delivery this worker holds and extend its lease to cover it; the
+    attempt's number, or None if the lease was lost."""
+    attempts: int | None = await connection.fetchval(
+        queries["begin_attempt"], delivery_id, worker_id, lease_seconds
+    )
+    return attempts
+
+
+async def attempt_failed(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    delivery_id: int,
+    worker_id: str,
+    error: str,
+    *,
+    retry_in_seconds: float,
+    permanent: bool,
+    deadline_seconds: float,
+) -> str | None:
+    """Record a failed attempt: retried in ``retry_in_seconds`` (the lease cleared), or
+    ``failed`` when ``permanent`` or when that would pass the deadline (``deadline_seconds``
+    after the delivery was written). The new state, or None if the lease was lost."""
+    state: str | None = await connection.fetchval(
+        queries["attempt_failed"],
+        delivery_id,
+        worker_id,
+        error,
+        retry_in_seconds,
+        permanent,
+        deadline_seconds,
+    )
+    return state
+
+
+async def mark_sent(connection: asyncpg.Connection | asyncpg.Pool, delivery_id: int) -> None:
+    """The delivery went out (recorded whoever holds the lease now)."""
+    await connection.execute(queries["mark_sent"], delivery_id)
+
+
+async def release_deliveries(
+    connection: asyncpg.Connection | asyncpg.Pool, worker_id: str, delivery_ids: list[int]
+) -> int:
+    """Give back pending deliveries this worker holds but will not attempt; how many."""
+    status = await connection.execute(queries["release_deliveries"], worker_id, delivery_ids)
+    return int(status.split()[-1])

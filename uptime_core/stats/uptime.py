@@ -33,6 +33,7 @@ import asyncpg
 
 from uptime_core.enums import UptimeWindow
 from uptime_core.maintenance import maintenance_ranges_sql
+from uptime_core.sql import queries
 from uptime_core.stats.histogram import (
     HISTOGRAM_LIST,
     HISTOGRAM_SUMS,
@@ -317,7 +318,7 @@ async def _fetch_uptime(
     # Planning this statement takes longer than running it, and its best plan hardly depends
     # on the arguments: use the generic plan (the statement stays prepared on the connection).
     async with connection.transaction():
-        await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await connection.execute(queries["use_generic_plan"])
         rows: list[asyncpg.Record] = await connection.fetch(UPTIME_SQL, *arguments)
     return rows
 
@@ -361,6 +362,3 @@ def _uptime(row: asyncpg.Record) -> Uptime:
         latency=latency,
         maintenance=maintenance,
     )
-
-
-# -- rebuilding rollups ----------------------------------------------------------------------

@@ -1,0 +1,96 @@
+-- Targets as the API manages them (uptime_core/targets.py). Every statement that returns
+-- targets returns TargetRow's columns, in its order (tests/core/test_sql_files.py checks).
+
+-- create_target --
+-- A new target from $1 .. $10; its first slot is spread within its interval (claim.FIRST_SLOT),
+-- so that a thousand targets created together do not all fire in the same second.
+INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
+                    options, failure_threshold, recovery_threshold, next_run_at)
+SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10,
+       now() + random() * make_interval(secs => interval_seconds)
+FROM (SELECT $6::int AS interval_seconds) AS given
+RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+          failure_threshold, recovery_threshold, paused, status, status_changed_at,
+          next_run_at, created_at, updated_at
+
+-- target_for_update --
+-- Target $1, holding the row until the transaction ends (an update reads, then writes).
+SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+       failure_threshold, recovery_threshold, paused, status, status_changed_at,
+       next_run_at, created_at, updated_at
+FROM target
+WHERE id = $1
+FOR UPDATE
+
+-- update_target --
+-- Replace target $1's settings with $2 .. $11.
+UPDATE target
+SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
+    timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
+    recovery_threshold = $11, updated_at = now()
+WHERE id = $1
+RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+          failure_threshold, recovery_threshold, paused, status, status_changed_at,
+          next_run_at, created_at, updated_at
+
+-- delete_target --
+-- Delete target $1 with its results and incidents.
+DELETE FROM target WHERE id = $1
+
+-- pause_target --
+-- Stop scheduling target $1; a check in flight is fenced out when it finishes.
+UPDATE target
+SET paused = true, status = 'paused',
+    status_changed_at = CASE WHEN status <> 'paused' THEN now() ELSE status_changed_at END,
+    next_run_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+WHERE id = $1
+RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+          failure_threshold, recovery_threshold, paused, status, status_changed_at,
+          next_run_at, created_at, updated_at
+
+-- resume_target --
+-- Schedule target $1 again from now, as if new (state unknown until checked).
+UPDATE target
+SET paused = false,
+    status = CASE WHEN paused THEN 'unknown' ELSE status END,
+    status_changed_at = CASE WHEN paused THEN now() ELSE status_changed_at END,
+    consecutive_failures = CASE WHEN paused THEN 0 ELSE consecutive_failures END,
+    consecutive_successes = CASE WHEN paused THEN 0 ELSE consecutive_successes END,
+    streak_started_at = CASE WHEN paused THEN NULL ELSE streak_started_at END,
+    next_run_at = CASE WHEN paused THEN now() ELSE next_run_at END,
+    updated_at = now()
+WHERE id = $1
+RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+          failure_threshold, recovery_threshold, paused, status, status_changed_at,
+          next_run_at, created_at, updated_at
+
+-- check_target_now --
+-- Make target $1 due at once, unless it is paused or a check is running right now.
+UPDATE target
+SET next_run_at = CASE WHEN NOT paused
+                        AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                       THEN least(next_run_at, now()) ELSE next_run_at END
+WHERE id = $1
+RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+          failure_threshold, recovery_threshold, paused, status, status_changed_at,
+          next_run_at, created_at, updated_at
+
+-- targets_by_id --
+SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+       failure_threshold, recovery_threshold, paused, status, status_changed_at,
+       next_run_at, created_at, updated_at
+FROM target
+WHERE id = ANY($1::bigint[])
+
+-- list_targets --
+-- A page of targets in id order: after id $1, in status $2, whose name matches the ILIKE
+-- pattern $3 (each NULL: any), $4 rows at most.
+SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+       failure_threshold, recovery_threshold, paused, status, status_changed_at,
+       next_run_at, created_at, updated_at
+FROM target
+WHERE ($1::bigint IS NULL OR id > $1)
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR name ILIKE $3)
+ORDER BY id
+LIMIT $4
