@@ -5,12 +5,14 @@ record statement for the rows it inserts, and rebuilt from raw results by
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 
 from uptime_core.retention import existing_partitions
+from uptime_core.sql import queries
 from uptime_core.stats.histogram import HISTOGRAM_BUCKETS, HISTOGRAM_COLUMNS, bucket_sql
 
 ROLLUP_TABLES = {"hour": "check_rollup_hourly", "day": "check_rollup_daily"}
@@ -33,11 +35,39 @@ def rollup_upsert_sql(
     def kept(column: str) -> str:
         return f"CASE WHEN NOT in_maintenance THEN {column} END" if maintenance else column
 
-    histogram = ",\n           ".join(
-        f"count(*) FILTER (WHERE latency_ms IS NOT NULL AND bucket = {i})"
-        for i in range(HISTOGRAM_BUCKETS)
+    extra = ["maintenance"] if maintenance else []
+    keys_and_totals = ["target_id", "bucket_start", *_COUNTED_COLUMNS, "latency_min"]
+    inserted = textwrap.fill(
+        ", ".join([*keys_and_totals, "latency_max", *HISTOGRAM_COLUMNS, *extra]),
+        width=96,
+        initial_indent="    ",
+        subsequent_indent="    ",
     )
-    columns = _COUNTED_COLUMNS + HISTOGRAM_COLUMNS + (["maintenance"] if maintenance else [])
+    selected = ",\n       ".join(
+        [
+            "target_id",
+            f"date_trunc('{period}', scheduled_for, 'UTC')",
+            "count(*) FILTER (WHERE status = 'up')",
+            "count(*) FILTER (WHERE status = 'degraded')",
+            "count(*) FILTER (WHERE status = 'down')",
+            "count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms)",
+        ]
+        + [
+            f"count(*) FILTER (WHERE latency_ms IS NOT NULL AND bucket = {i})"
+            for i in range(HISTOGRAM_BUCKETS)
+        ]
+        + (["count(*) FILTER (WHERE in_maintenance)"] if maintenance else [])
+    )
+    read = ",\n             ".join(
+        [
+            "target_id, scheduled_for",
+            f"{kept('status')} AS status",
+            f"{kept('latency_ms')} AS latency_ms",
+            f"{bucket_sql(kept('latency_ms'))}\n                 AS bucket",
+            *(["in_maintenance"] if maintenance else []),
+        ]
+    )
+    columns = _COUNTED_COLUMNS + HISTOGRAM_COLUMNS + extra
     added = ",\n    ".join(
         [f"{c} = r.{c} + excluded.{c}" for c in columns]
         + [
@@ -46,19 +76,10 @@ def rollup_upsert_sql(
         ]
     )
     return f"""
-INSERT INTO {table} AS r (target_id, bucket_start, up, degraded, down, latency_count,
-                          latency_sum, latency_min, latency_max, {", ".join(HISTOGRAM_COLUMNS)}
-                          {", maintenance" if maintenance else ""})
-SELECT target_id, date_trunc('{period}', scheduled_for, 'UTC'),
-       count(*) FILTER (WHERE status = 'up'),
-       count(*) FILTER (WHERE status = 'degraded'),
-       count(*) FILTER (WHERE status = 'down'),
-       count(latency_ms), coalesce(sum(latency_ms), 0), min(latency_ms), max(latency_ms),
-       {histogram}
-       {", count(*) FILTER (WHERE in_maintenance)" if maintenance else ""}
-FROM (SELECT target_id, scheduled_for, {kept("status")} AS status,
-             {kept("latency_ms")} AS latency_ms, {bucket_sql(kept("latency_ms"))} AS bucket
-             {", in_maintenance" if maintenance else ""}
+INSERT INTO {table} AS r (
+{inserted})
+SELECT {selected}
+FROM (SELECT {read}
       FROM {source}) AS s
 GROUP BY 1, 2
 ON CONFLICT (target_id, bucket_start) DO UPDATE SET
@@ -86,6 +107,17 @@ _ROLLUPS_DIFFER = (
 )
 
 
+def rebuild_upsert_sql(period: str) -> str:
+    """The upsert ``rebuild_rollups`` runs per period: the raw results from ``$1`` into the
+    temporary table ``fresh_<period>`` (docs/sql/rollup_hourly.sql and rollup_daily.sql)."""
+    source = (
+        "(SELECT target_id, scheduled_for, status, latency_ms, in_maintenance "
+        "FROM check_result "
+        "WHERE scheduled_for >= $1::timestamptz) AS raw"
+    )
+    return rollup_upsert_sql(period, source, f"fresh_{period}", maintenance=True)
+
+
 @dataclass(frozen=True)
 class RebuildReport:
     """What ``rebuild_rollups`` found: buckets recomputed, and how many differed from the
@@ -109,9 +141,7 @@ async def rebuild_rollups(connection: asyncpg.Connection, since: datetime) -> li
         since = max(since, earliest)
     reports = []
     async with connection.transaction():
-        await connection.execute(
-            "LOCK TABLE check_rollup_hourly, check_rollup_daily IN SHARE ROW EXCLUSIVE MODE"
-        )
+        await connection.execute(queries["lock_rollups"])
         for period, table in ROLLUP_TABLES.items():
             await connection.execute(
                 f"CREATE TEMP TABLE fresh_{period} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -119,14 +149,7 @@ async def rebuild_rollups(connection: asyncpg.Connection, since: datetime) -> li
             await connection.execute(
                 f"ALTER TABLE fresh_{period} ADD PRIMARY KEY (target_id, bucket_start)"
             )
-            source = (
-                "(SELECT target_id, scheduled_for, status, latency_ms, in_maintenance "
-                "FROM check_result "
-                f"WHERE scheduled_for >= '{since.isoformat()}'::timestamptz) AS raw"
-            )
-            await connection.execute(
-                rollup_upsert_sql(period, source, f"fresh_{period}", maintenance=True)
-            )
+            await connection.execute(rebuild_upsert_sql(period), since)
             buckets = await connection.fetchval(f"SELECT count(*) FROM fresh_{period}")
             differed = await connection.fetchval(
                 f"""
