@@ -7,7 +7,7 @@ incidents; writes the deliveries of the alerting outbox; adds to the hourly and 
 and announces what it recorded on ``EVENTS_CHANNEL``, all for rows actually recorded, in one
 transaction. It is composed from the pieces other concepts own (the outbox, the rollup upsert,
 the maintenance test); ``docs/sql/record_results.sql`` is the whole statement as PostgreSQL
-receives it.
+receives it (``make sql`` rewrites it; a test fails while it differs from ``RECORD_RESULTS``).
 
 Slots: the next slot is the previous one plus the interval. When a slot is recorded more than
 one interval after its time, the schedule jumps to the latest slot on the grid not after now;

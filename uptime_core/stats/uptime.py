@@ -19,6 +19,8 @@ within their bucket (see ``UPTIME_SQL``) and clamped to the window's min and max
 log-normal latencies they land within about 1 % of the exact value (docs/architecture.md
 has the figures). No data is ``None``: never a ratio of 0 or 100 %.
 
+``docs/sql/uptime.sql`` is ``UPTIME_SQL`` whole, as PostgreSQL receives it (``make sql``).
+
 Rolling windows end at the database's ``now()``. Windows of a day or more start at the
 beginning of the hour they would start in, so that they come from rollups alone (a "last 7
 days" window is 7 days and up to one hour long).
