@@ -1,6 +1,8 @@
 // The latency chart: p50 and p95 per time bucket as two lines (gaps where there is no data),
 // failures as marks along the bottom. Hand-written SVG, sized to its container.
 
+import { formatMs } from "./format.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function el(name, attributes = {}, text) {
@@ -20,12 +22,6 @@ function ticks(max, count = 4) {
   for (let v = 0; v <= max + step * 0.001; v += step) values.push(v);
   if (values[values.length - 1] < max) values.push(values[values.length - 1] + step);
   return values;
-}
-
-export function formatMs(ms) {
-  if (ms === null || ms === undefined) return "–";
-  if (ms >= 1000) return `${(ms / 1000).toFixed(ms >= 10000 ? 0 : 1)} s`;
-  return `${ms >= 100 || Number.isInteger(ms) ? Math.round(ms) : ms.toFixed(1)} ms`;
 }
 
 function timeLabel(date, spanMs) {
