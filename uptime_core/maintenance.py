@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 import asyncpg
 
 from uptime_core.enums import MaintenanceKind
+from uptime_core.paging import page
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
@@ -266,15 +267,15 @@ async def window_by_id(
 
 async def list_windows(
     pool: asyncpg.Pool, first: int, after_id: int | None, target_id: int | None = None
-) -> list[MaintenanceRow]:
-    """Windows in creation order; with ``target_id``, those that apply to it (its own and
-    the ones for all targets)."""
+) -> tuple[list[MaintenanceRow], bool]:
+    """A keyset page of windows in creation order; with ``target_id``, those that apply to it
+    (its own and the ones for all targets)."""
     records = await pool.fetch(
         _SELECT + "WHERE ($2::bigint IS NULL OR m.id > $2) "
         "AND ($3::bigint IS NULL OR m.target_id IS NULL OR m.target_id = $3) "
         "ORDER BY m.id LIMIT $1",
-        first,
+        first + 1,
         after_id,
         target_id,
     )
-    return [_row(record) for record in records]
+    return page(records, first, lambda **values: _row(values))

@@ -178,8 +178,8 @@ def _rollup_table(name: str, period: str) -> sa.Table:
         sa.Column("latency_sum", sa.Float, nullable=False),
         sa.Column("latency_min", sa.Float, nullable=True),
         sa.Column("latency_max", sa.Float, nullable=True),
-        # The latency histogram, one column per bucket (see uptime_core/stats/histogram.py): summing a
-        # window is then a plain aggregate per column, much faster than adding arrays.
+        # The latency histogram, one column per bucket (see uptime_core/stats/histogram.py):
+        # summing a window is then a plain aggregate per column, much faster than adding arrays.
         *(
             sa.Column(column, sa.Integer, nullable=False, server_default="0")
             for column in HISTOGRAM_COLUMNS

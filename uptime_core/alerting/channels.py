@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 
 from uptime_core.enums import ChannelKind
+from uptime_core.paging import page
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
@@ -277,6 +278,9 @@ async def channel_by_id(
     return None if row is None else _channel(row)
 
 
-async def list_channels(pool: asyncpg.Pool, first: int, after_id: int | None) -> list[ChannelRow]:
-    rows = await pool.fetch(queries["list_channels"], first, after_id)
-    return [_channel(row) for row in rows]
+async def list_channels(
+    pool: asyncpg.Pool, first: int, after_id: int | None
+) -> tuple[list[ChannelRow], bool]:
+    """A keyset page of channels in creation order."""
+    rows = await pool.fetch(queries["list_channels"], first + 1, after_id)
+    return page(rows, first, lambda **values: _channel(values))

@@ -20,6 +20,7 @@ import asyncpg
 
 from uptime_core.alerting.channels import json_object
 from uptime_core.enums import ChannelKind
+from uptime_core.paging import page
 from uptime_core.sql import queries
 
 # The outbox (docs/alerting.md): for every incident change of a recorded row, one delivery per
@@ -137,10 +138,10 @@ async def list_deliveries(
     before_id: int | None,
     channel_id: int | None = None,
     state: str | None = None,
-) -> list[DeliveryRow]:
-    """Newest first."""
-    rows = await pool.fetch(queries["list_deliveries"], first, before_id, channel_id, state)
-    return [DeliveryRow(**dict(row)) for row in rows]
+) -> tuple[list[DeliveryRow], bool]:
+    """A keyset page of deliveries, newest first."""
+    rows = await pool.fetch(queries["list_deliveries"], first + 1, before_id, channel_id, state)
+    return page(rows, first, DeliveryRow)
 
 
 async def queue_test_message(pool: asyncpg.Pool, channel_id: int) -> DeliveryRow | None:

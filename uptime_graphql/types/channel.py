@@ -10,7 +10,7 @@ import strawberry
 from uptime_core.alerting import channels, outbox
 from uptime_graphql.types.enums import ChannelKind, DeliveryEvent, DeliveryState
 from uptime_graphql.types.node import Node, global_id
-from uptime_graphql.types.pagination import Connection, connection, split_page
+from uptime_graphql.types.pagination import Connection, connection
 
 
 @strawberry.type(
@@ -132,8 +132,8 @@ DeliveryConnection = Connection[Delivery]
 async def channels_page(
     pool: asyncpg.Pool, first: int, after: int | None
 ) -> NotificationChannelConnection:
-    rows = await channels.list_channels(pool, first + 1, after)
-    return connection(split_page(rows, first), lambda row: row.id, NotificationChannel.from_row)
+    found = await channels.list_channels(pool, first, after)
+    return connection(found, lambda row: row.id, NotificationChannel.from_row)
 
 
 async def deliveries_page(
@@ -143,7 +143,7 @@ async def deliveries_page(
     channel_id: int | None,
     state: DeliveryState | None,
 ) -> DeliveryConnection:
-    rows = await outbox.list_deliveries(
-        pool, first + 1, after, channel_id, None if state is None else state.value
+    found = await outbox.list_deliveries(
+        pool, first, after, channel_id, None if state is None else state.value
     )
-    return connection(split_page(rows, first), lambda row: row.id, Delivery.from_row)
+    return connection(found, lambda row: row.id, Delivery.from_row)

@@ -10,7 +10,7 @@ import strawberry
 from uptime_core import maintenance
 from uptime_graphql.types.enums import MaintenanceKind, Weekday
 from uptime_graphql.types.node import Node, global_id
-from uptime_graphql.types.pagination import Connection, connection, split_page
+from uptime_graphql.types.pagination import Connection, connection
 
 
 @strawberry.type(
@@ -55,5 +55,5 @@ MaintenanceWindowConnection = Connection[MaintenanceWindow]
 async def windows_page(
     pool: asyncpg.Pool, first: int, after: int | None, target_id: int | None
 ) -> MaintenanceWindowConnection:
-    rows = await maintenance.list_windows(pool, first + 1, after, target_id)
-    return connection(split_page(rows, first), lambda row: row.id, MaintenanceWindow.from_row)
+    found = await maintenance.list_windows(pool, first, after, target_id)
+    return connection(found, lambda row: row.id, MaintenanceWindow.from_row)

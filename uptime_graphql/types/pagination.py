@@ -55,11 +55,6 @@ def after_key(after: str | None, parse: Callable[[str], Key]) -> Key | None:
         raise bad_input("after is not a cursor this server gave out") from None
 
 
-def split_page(rows: Sequence[Row], first: int) -> tuple[Sequence[Row], bool]:
-    """A page from ``first + 1`` rows fetched: the first ``first``, and whether more follow."""
-    return rows[:first], len(rows) > first
-
-
 @strawberry.type
 class PageInfo:
     has_next_page: bool
