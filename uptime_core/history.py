@@ -39,7 +39,7 @@ class IncidentRow:
     cause: str | None
 
 
-# The API's live events select checks by key themselves (uptime_graphql/live.py).
+# The API's live events select checks by key themselves (uptime_graphql/live/listener.py).
 CHECK_COLUMNS = ", ".join(CheckRow.__dataclass_fields__)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 
@@ -15,7 +14,7 @@ from uptime_graphql.live.fanout import BATCH_LIMIT, checks_of, shared_check
 from uptime_graphql.types.check import Check
 from uptime_graphql.types.enums import TargetStatus, UptimeWindow
 from uptime_graphql.types.node import parse_global_id
-from uptime_graphql.types.target import Target
+from uptime_graphql.types.target import Target, TargetStatusChange
 from uptime_graphql.types.uptime import Uptime
 
 # uptimeChanged recomputes at most this often per subscription, however fast checks arrive.
@@ -25,14 +24,6 @@ UPTIME_REFRESH_SECONDS = 1.0
 MIN_DELAY_MS = 50
 MAX_DELAY_MS = 5000
 DEFAULT_DELAY_MS = 250
-
-
-@strawberry.type(description="A target's confirmed state changed.")
-class TargetStatusChange:
-    target: Target
-    previous: TargetStatus
-    current: TargetStatus
-    at: datetime = strawberry.field(description="The slot of the check that confirmed it.")
 
 
 def _target_ids(ids: list[strawberry.ID] | None) -> set[int] | None:

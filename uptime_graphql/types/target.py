@@ -243,3 +243,11 @@ class Target(Node):
 
 
 TargetConnection = Connection[Target]
+
+
+@strawberry.type(description="A target's confirmed state changed.")
+class TargetStatusChange:
+    target: Target
+    previous: TargetStatus
+    current: TargetStatus
+    at: datetime = strawberry.field(description="The slot of the check that confirmed it.")
