@@ -47,6 +47,9 @@ run: $(VENV)/.run-installed $(VENDOR)/.installed ## embedded PostgreSQL, migrati
 
 test: lint types pytest ## everything CI runs: lint, types, the whole suite on a throwaway PostgreSQL
 
+test-fast: $(VENV)/.dev-installed ## the quick tier: tests not marked slow (no browser, no program processes), under 2 min
+	$(BIN)/pytest -m "not slow"
+
 lint: $(VENV)/.dev-installed ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

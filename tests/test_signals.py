@@ -18,6 +18,8 @@ import pytest
 
 from tests.support.net import free_port, wait_for_http
 
+pytestmark = pytest.mark.slow  # starts `uptime` processes (see tests/conftest.py)
+
 REPO = Path(__file__).resolve().parent.parent
 STOP_WITHIN_SECONDS = 3.0
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
@@ -16,6 +17,8 @@ from sqlmodel import SQLModel
 from uptime_core.runtime import migrations
 from uptime_core.runtime.db import create_engine
 from uptime_core.runtime.settings import Settings
+
+pytestmark = pytest.mark.slow  # starts `uptime migrate` (see tests/conftest.py)
 
 
 async def schema_differences(url: str) -> list[Any]:
