@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -144,6 +147,104 @@ def check_listen_address(host: str, settings: Settings) -> None:
         )
 
 
+# -- where the servers listen ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listen:
+    """An address a command listens on: the settings, and the flags that set them."""
+
+    host_field: str
+    port_field: str
+    port_flag: str
+    host_flag: str | None = None
+
+    @staticmethod
+    def variable(field: str) -> str:
+        return f"UPTIME_{field.upper()}"
+
+    def flags(self) -> dict[str, tuple[str, str]]:
+        """Flag -> (argparse dest, setting field)."""
+        flags = {} if self.host_flag is None else {self.host_flag: ("host", self.host_field)}
+        flags[self.port_flag] = ("port", self.port_field)
+        return flags
+
+
+API_ADDRESS = Listen("api_host", "api_port", port_flag="--port", host_flag="--host")
+HEALTH_ADDRESS = Listen("worker_health_host", "worker_health_port", port_flag="--health-port")
+LISTENS = {"run": API_ADDRESS, "api": API_ADDRESS, "worker": HEALTH_ADDRESS}
+
+
+class CannotListenError(Exception):
+    """The address is taken (or not ours): one line naming the flag and the variable."""
+
+
+def check_can_listen(settings: Settings, listen: Listen) -> None:
+    """Bind the address once, as uvicorn and the worker will, so a busy port is one line that
+    says what to change instead of uvicorn's raw ``[Errno 98]``."""
+    host, port = getattr(settings, listen.host_field), getattr(settings, listen.port_field)
+    if port == 0:
+        return  # any free port
+    port_names = f"{listen.port_flag} or {listen.variable(listen.port_field)}"
+    host_names = f"{listen.host_flag} or " if listen.host_flag else ""
+    host_names += listen.variable(listen.host_field)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except socket.gaierror as error:
+            raise CannotListenError(
+                f"cannot listen on {host}: {error.strerror}; choose another address with "
+                f"{host_names}"
+            ) from None
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise CannotListenError(
+                    f"port {port} on {host} is already in use; choose another with {port_names}"
+                ) from None
+            if error.errno == errno.EACCES:
+                raise CannotListenError(
+                    f"port {port} on {host} needs privileges this process lacks; choose "
+                    f"another with {port_names}"
+                ) from None
+            raise CannotListenError(
+                f"cannot listen on port {port} on {host} ({error.strerror}); choose another "
+                f"address with {host_names}"
+            ) from None
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 to 65535")
+    return int(text)
+
+
+def add_listen_flags(parser: argparse.ArgumentParser, listen: Listen) -> None:
+    """``--host``/``--port`` (or ``--health-port``), with the variable and default they replace."""
+    for flag, (dest, field) in listen.flags().items():
+        info = Settings.model_fields[field]
+        what = (info.description or "").rstrip(".")
+        parser.add_argument(
+            flag,
+            dest=dest,
+            type=port_number if dest == "port" else str,
+            metavar=dest.upper(),
+            help=f"{what[:1].lower()}{what[1:]} (default: {listen.variable(field)}, "
+            f"else {info.default})",
+        )
+
+
+def apply_listen_flags(args: argparse.Namespace, listen: Listen) -> None:
+    """A flag overrides its variable: it is set in this process's environment, which every
+    reader of the settings sees (the worker's address policy too) and `uptime run` passes on
+    to its children."""
+    for dest, field in listen.flags().values():
+        value = getattr(args, dest, None)
+        if value is not None:
+            os.environ[listen.variable(field)] = str(value)
+
+
 # -- the commands ------------------------------------------------------------------------------
 
 
@@ -156,6 +257,7 @@ def command_migrate(settings: Settings) -> int:
 def command_api(settings: Settings) -> int:
     url = require_database_url(settings, "api")
     check_listen_address(settings.api_host, settings)
+    check_can_listen(settings, API_ADDRESS)
     from uptime_graphql.app import serve
 
     serve(settings, url)
@@ -164,6 +266,7 @@ def command_api(settings: Settings) -> int:
 
 def command_worker(settings: Settings) -> int:
     url = require_database_url(settings, "worker")
+    check_can_listen(settings, HEALTH_ADDRESS)
     from uptime_worker.main import run_worker
 
     return run_worker(settings, url)
@@ -235,14 +338,15 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``uptime`` command (the console script enters through ``uptime_cli.entry``)."""
-    install_stop_handlers()
+def build_parser() -> argparse.ArgumentParser:
+    """The ``uptime`` command's arguments: every command and its flags."""
     parser = argparse.ArgumentParser(prog="uptime", description="Self-hosted uptime monitor.")
     parser.add_argument("--version", action="version", version=f"uptime {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name in LISTENS:
+            add_listen_flags(command_parser, LISTENS[name])
     stats = sub.add_parser("stats", help="maintain the statistics").add_subparsers(
         dest="stats_command", required=True, metavar="STATS_COMMAND"
     )
@@ -257,7 +361,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DATE",
         help="first UTC day to recompute (YYYY-MM-DD)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``uptime`` command (the console script enters through ``uptime_cli.entry``)."""
+    install_stop_handlers()
+    args = build_parser().parse_args(argv)
+    if args.command in LISTENS:
+        apply_listen_flags(args, LISTENS[args.command])
 
     try:
         settings = get_settings()
@@ -276,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     # Shutdown (uptime_core.runtime.signals): the command unwinds, stopping what it started (the
     # embedded database), and the exit code is 0.
     try:
+        if args.command == "run":
+            # Before the database and the children start (command_run itself checks no port:
+            # tests/deploy/test_same_commands.py runs it with the default one).
+            check_listen_address(settings.api_host, settings)
+            check_can_listen(settings, API_ADDRESS)
         return command(settings)
     except Shutdown as stop:
         log.info("%s received; stopped", stop)
@@ -283,7 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"uptime: error: {error}", file=sys.stderr)
         return 2
-    except (DatabaseUnreachableError, EmbeddedPostgresError, ValueError) as error:
+    except (
+        CannotListenError,
+        DatabaseUnreachableError,
+        EmbeddedPostgresError,
+        ValueError,
+    ) as error:
         print(f"uptime: error: {error}", file=sys.stderr)
         return 1
 
