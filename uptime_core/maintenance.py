@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 import asyncpg
 
 from uptime_core.enums import MaintenanceKind
+from uptime_core.keys import check_key, unique_key
 from uptime_core.paging import page
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
@@ -118,10 +119,12 @@ class MaintenanceFields:
     local_start: time | None = None
     duration_seconds: int | None = None
     time_zone: str | None = None
+    key: str | None = None  # None: derived from the name when created (uptime_core/keys.py)
 
 
 @dataclass(frozen=True)
 class MaintenanceRow(MaintenanceFields):
+    key: str = ""  # always set once stored
     id: int = 0
     created_at: datetime | None = None
     active: bool = False  # the window covers this instant (for its target, or any target)
@@ -134,6 +137,7 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
     """The fields in canonical form (only the kind's own set); raises ``InvalidFields``
     naming every bad field."""
     problems: list[FieldError] = []
+    check_key(fields.key, problems)
     if not fields.name.strip() or len(fields.name) > MAX_NAME_LENGTH:
         problems.append(FieldError("name", f"must be 1 to {MAX_NAME_LENGTH} characters"))
     if fields.kind is MaintenanceKind.ONCE:
@@ -154,7 +158,12 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
         if problems:
             raise InvalidFields(problems)
         return MaintenanceFields(
-            fields.name, fields.target_id, fields.kind, fields.starts_at, fields.ends_at
+            fields.name,
+            fields.target_id,
+            fields.kind,
+            fields.starts_at,
+            fields.ends_at,
+            key=fields.key,
         )
     days = sorted(set(fields.weekdays or []))
     if not days:
@@ -180,6 +189,7 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
         local_start=fields.local_start,
         duration_seconds=duration,
         time_zone=fields.time_zone,
+        key=fields.key,
     )
 
 
@@ -187,7 +197,8 @@ def check_maintenance_fields(fields: MaintenanceFields) -> MaintenanceFields:
 # update_window (tests/core/test_sql_files.py checks). The reads stay composed here: "active"
 # is ``covers_sql``, the very test the record statement and the statistics embed.
 _COLUMNS = (
-    "name, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds, time_zone"
+    "name, key, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds, "
+    "time_zone"
 )
 _SELECT = f"""
 SELECT m.id, m.created_at, m.{_COLUMNS.replace(", ", ", m.")},
@@ -220,6 +231,7 @@ def _values(fields: MaintenanceFields) -> list[Any]:
     """The parameters of insert_window (and update_window after the id): ``_COLUMNS``."""
     return [
         fields.name,
+        fields.key,
         fields.target_id,
         fields.kind.value,
         fields.starts_at,
@@ -232,10 +244,13 @@ def _values(fields: MaintenanceFields) -> list[Any]:
 
 
 async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> MaintenanceRow:
+    """Validate and insert; without a key, one is derived from the name. A key already used
+    is an ``InvalidFields`` naming ``key``."""
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
         await _check_references(connection, fields)
-        window_id = await connection.fetchval(queries["insert_window"], *_values(fields))
+        with unique_key("maintenance_window", "maintenance window"):
+            window_id = await connection.fetchval(queries["insert_window"], *_values(fields))
         row = await window_by_id(connection, window_id)
     assert row is not None
     return row
@@ -247,7 +262,8 @@ async def update_window(
     fields = check_maintenance_fields(fields)
     async with pool.acquire() as connection:
         await _check_references(connection, fields)
-        status = await connection.execute(queries["update_window"], window_id, *_values(fields))
+        with unique_key("maintenance_window", "maintenance window"):
+            status = await connection.execute(queries["update_window"], window_id, *_values(fields))
         if status != "UPDATE 1":
             return None
         return await window_by_id(connection, window_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from uptime_core.keys import check_key, unique_key
 from uptime_core.paging import page
 from uptime_core.probes import validate_target_settings
 from uptime_core.probes.validation import HIDDEN_PASSWORD, split_url
@@ -33,6 +34,7 @@ class TargetRow:
 
     id: int
     name: str
+    key: str
     kind: str
     url: str | None
     host: str | None
@@ -64,11 +66,13 @@ class TargetFields:
     failure_threshold: int = 2
     recovery_threshold: int = 2
     options: dict[str, Any] | None = None
+    key: str | None = None  # None: derived from the name when created (uptime_core/keys.py)
 
 
 def validate(fields: TargetFields) -> TargetFields:
     """The fields in canonical form, or ``InvalidFields`` naming every bad field."""
     errors: list[FieldError] = []
+    check_key(fields.key, errors)
     name = fields.name.strip()
     if not name:
         errors.append(FieldError("name", "must not be empty"))
@@ -108,6 +112,7 @@ def validate(fields: TargetFields) -> TargetFields:
         failure_threshold=fields.failure_threshold,
         recovery_threshold=fields.recovery_threshold,
         options=settings.options,
+        key=fields.key,
     )
 
 
@@ -118,8 +123,15 @@ def _target(row: asyncpg.Record) -> TargetRow:
 async def create_target(
     connection: asyncpg.Connection | asyncpg.Pool, fields: TargetFields
 ) -> TargetRow:
-    """Validate and insert; the first slot is spread within the interval."""
+    """Validate and insert; the first slot is spread within the interval. Without a key, one
+    is derived from the name; a key already used is an ``InvalidFields`` naming ``key``."""
     valid = validate(fields)
+    with unique_key("target", "target"):
+        row = await _insert(connection, valid)
+    return _target(row)
+
+
+async def _insert(connection: asyncpg.Connection | asyncpg.Pool, valid: TargetFields) -> Any:
     row = await connection.fetchrow(
         queries["create_target"],
         valid.name,
@@ -132,9 +144,10 @@ async def create_target(
         valid.options,
         valid.failure_threshold,
         valid.recovery_threshold,
+        valid.key,
     )
     assert row is not None
-    return _target(row)
+    return row
 
 
 def _same_fields(a: TargetFields, b: TargetFields) -> bool:
@@ -221,7 +234,18 @@ async def update_target(
     (stored option keys, merged into the stored options as ``merge_options`` does; a new kind
     starts from no options), validating the result as a whole; None if there is no such
     target. A URL whose password is the redacted ``***`` keeps the stored password. A change
-    to nothing writes nothing (``updated_at`` stays)."""
+    to nothing writes nothing (``updated_at`` stays). A key already used is an
+    ``InvalidFields`` naming ``key``."""
+    with unique_key("target", "target"):
+        return await _update(connection, target_id, changes, option_changes)
+
+
+async def _update(
+    connection: asyncpg.Connection,
+    target_id: int,
+    changes: Mapping[str, Any],
+    option_changes: Mapping[str, Any] | None,
+) -> TargetRow | None:
     async with connection.transaction():
         row = await connection.fetchrow(queries["target_for_update"], target_id)
         if row is None:
@@ -256,6 +280,7 @@ async def update_target(
             valid.options,
             valid.failure_threshold,
             valid.recovery_threshold,
+            valid.key,
         )
         assert updated is not None
         return _target(updated)
@@ -301,6 +326,13 @@ async def targets_by_id(
 ) -> dict[int, TargetRow]:
     rows = await connection.fetch(queries["targets_by_id"], ids)
     return {row["id"]: _target(row) for row in rows}
+
+
+async def target_by_key(
+    connection: asyncpg.Connection | asyncpg.Pool, key: str
+) -> TargetRow | None:
+    row = await connection.fetchrow(queries["target_by_key"], key)
+    return None if row is None else _target(row)
 
 
 async def list_targets(

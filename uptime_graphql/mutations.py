@@ -60,6 +60,7 @@ DeleteResult = Annotated[Deleted | NotFoundError, strawberry.union("DeleteResult
 
 _PLAIN_FIELDS = (
     "name",
+    "key",
     "url",
     "host",
     "port",
@@ -70,6 +71,7 @@ _PLAIN_FIELDS = (
 )
 _REQUIRED = {
     "name",
+    "key",
     "interval_seconds",
     "timeout_seconds",
     "failure_threshold",
@@ -113,6 +115,7 @@ class Mutation:
             failure_threshold=input.failure_threshold,
             recovery_threshold=input.recovery_threshold,
             options=targets.merge_options({}, option_changes(_chosen_options(input, kind))),
+            key=input.key,
         )
         try:
             row = await targets.create_target(info.context.pool, fields)

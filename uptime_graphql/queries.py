@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
 from uptime_core import __version__
+from uptime_core import targets as core_targets
 from uptime_core.alerting.channels import channel_by_id
 from uptime_core.enums import UptimeWindow
 from uptime_core.history import incident_by_id
@@ -97,6 +98,14 @@ class Query:
             return None
         row = await info.context.loaders.target.load(parsed[1])
         return None if row is None else Target.from_row(row)
+
+    @strawberry.field(description="One target by its key, or null if there is none.")
+    async def target_by_key(self, info: strawberry.Info, key: str) -> Target | None:
+        row = await core_targets.target_by_key(info.context.pool, key)
+        if row is None:
+            return None
+        info.context.loaders.target.prime(row.id, row)
+        return Target.from_row(row)
 
     @strawberry.field(description="Any object by its global id.")
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:

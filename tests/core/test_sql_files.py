@@ -39,6 +39,7 @@ ROWS = {
             "resume_target",
             "check_target_now",
             "targets_by_id",
+            "target_by_key",
             "list_targets",
         ],
         TargetRow,

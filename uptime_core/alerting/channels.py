@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 
 from uptime_core.enums import ChannelKind
+from uptime_core.keys import check_key, unique_key
 from uptime_core.paging import page
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
@@ -151,6 +152,7 @@ def has_secret(kind: ChannelKind, config: Mapping[str, Any]) -> bool:
 class ChannelRow:
     id: int
     name: str
+    key: str
     kind: ChannelKind
     config: dict[str, Any]
     all_targets: bool
@@ -165,6 +167,7 @@ def _channel(row: asyncpg.Record) -> ChannelRow:
     return ChannelRow(
         id=row["id"],
         name=row["name"],
+        key=row["key"],
         kind=ChannelKind(row["kind"]),
         config=json_object(row["config"]),
         all_targets=row["all_targets"],
@@ -192,11 +195,13 @@ class ChannelFields:
     enabled: bool
     reminder_interval_seconds: int | None
     target_ids: list[int]
+    key: str | None = None  # None: derived from the name when created (uptime_core/keys.py)
 
 
 def check_channel_fields(fields: ChannelFields) -> None:
     """Raise ``InvalidFields`` for a bad name, reminder interval or attachment."""
-    problems = []
+    problems: list[FieldError] = []
+    check_key(fields.key, problems)
     if not fields.name.strip() or len(fields.name) > MAX_NAME_LENGTH:
         problems.append(FieldError("name", f"must be 1 to {MAX_NAME_LENGTH} characters"))
     reminder = fields.reminder_interval_seconds
@@ -217,7 +222,14 @@ async def _missing_targets(connection: asyncpg.Connection, target_ids: list[int]
 
 
 async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
+    """Validate and insert; without a key, one is derived from the name. A key already used
+    is an ``InvalidFields`` naming ``key``."""
     check_channel_fields(fields)
+    with unique_key("notification_channel", "channel"):
+        return await _create(pool, fields)
+
+
+async def _create(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
     async with pool.acquire() as connection, connection.transaction():
         await _missing_targets(connection, fields.target_ids)
         channel_id = await connection.fetchval(
@@ -228,6 +240,7 @@ async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRo
             fields.all_targets,
             fields.enabled,
             fields.reminder_interval_seconds,
+            fields.key,
         )
         await _attach(connection, channel_id, fields.target_ids)
         row = await channel_by_id(connection, channel_id)
@@ -237,7 +250,13 @@ async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRo
 
 async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> ChannelRow | None:
     """Replace a channel's settings with ``change(current) -> ChannelFields`` (which may raise
-    ``InvalidFields``), in one transaction holding the row; None if there is none."""
+    ``InvalidFields``), in one transaction holding the row; None if there is none. A key
+    already used is an ``InvalidFields`` naming ``key``."""
+    with unique_key("notification_channel", "channel"):
+        return await _update(pool, channel_id, change)
+
+
+async def _update(pool: asyncpg.Pool, channel_id: int, change: Any) -> ChannelRow | None:
     async with pool.acquire() as connection, connection.transaction():
         current = await channel_by_id(connection, channel_id, lock=True)
         if current is None:
@@ -254,6 +273,7 @@ async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> Ch
             fields.all_targets,
             fields.enabled,
             fields.reminder_interval_seconds,
+            fields.key,
         )
         await connection.execute(queries["detach_all_targets"], channel_id)
         await _attach(connection, channel_id, fields.target_ids)

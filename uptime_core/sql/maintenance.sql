@@ -11,16 +11,17 @@ SELECT EXISTS (SELECT 1 FROM target WHERE id = $1)
 SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)
 
 -- insert_window --
-INSERT INTO maintenance_window (name, target_id, kind, starts_at, ends_at, weekdays,
+-- A NULL key $2 is derived from the name by the trigger derive_key (migration 0005).
+INSERT INTO maintenance_window (name, key, target_id, kind, starts_at, ends_at, weekdays,
                                 local_start, duration_seconds, time_zone)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 RETURNING id
 
 -- update_window --
--- Replace window $1's settings with $2 .. $10 (insert_window's columns, in that order).
+-- Replace window $1's settings with $2 .. $11 (insert_window's columns, in that order).
 UPDATE maintenance_window
-SET (name, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds,
-     time_zone) = ($2, $3, $4, $5, $6, $7, $8, $9, $10)
+SET (name, key, target_id, kind, starts_at, ends_at, weekdays, local_start, duration_seconds,
+     time_zone) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 WHERE id = $1
 
 -- delete_window --

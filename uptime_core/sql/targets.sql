@@ -2,20 +2,21 @@
 -- targets returns TargetRow's columns, in its order (tests/core/test_sql_files.py checks).
 
 -- create_target --
--- A new target from $1 .. $10; its first slot is spread within its interval (claim.FIRST_SLOT),
+-- A new target from $1 .. $11 (a NULL key $11 is derived from the name by the trigger
+-- derive_key, migration 0005); its first slot is spread within its interval (claim.FIRST_SLOT),
 -- so that a thousand targets created together do not all fire in the same second.
 INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
-                    options, failure_threshold, recovery_threshold, next_run_at)
-SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10,
+                    options, failure_threshold, recovery_threshold, key, next_run_at)
+SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, $11,
        now() + random() * make_interval(secs => interval_seconds)
 FROM (SELECT $6::int AS interval_seconds) AS given
-RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
           next_run_at, created_at, updated_at
 
 -- target_for_update --
 -- Target $1, holding the row until the transaction ends (an update reads, then writes).
-SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
        failure_threshold, recovery_threshold, paused, status, status_changed_at,
        next_run_at, created_at, updated_at
 FROM target
@@ -23,13 +24,13 @@ WHERE id = $1
 FOR UPDATE
 
 -- update_target --
--- Replace target $1's settings with $2 .. $11.
+-- Replace target $1's settings with $2 .. $12.
 UPDATE target
 SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
     timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
-    recovery_threshold = $11, updated_at = now()
+    recovery_threshold = $11, key = $12, updated_at = now()
 WHERE id = $1
-RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
           next_run_at, created_at, updated_at
 
@@ -44,7 +45,7 @@ SET paused = true, status = 'paused',
     status_changed_at = CASE WHEN status <> 'paused' THEN now() ELSE status_changed_at END,
     next_run_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = $1
-RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
           next_run_at, created_at, updated_at
 
@@ -60,7 +61,7 @@ SET paused = false,
     next_run_at = CASE WHEN paused THEN now() ELSE next_run_at END,
     updated_at = now()
 WHERE id = $1
-RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
           next_run_at, created_at, updated_at
 
@@ -71,21 +72,28 @@ SET next_run_at = CASE WHEN NOT paused
                         AND (lease_expires_at IS NULL OR lease_expires_at < now())
                        THEN least(next_run_at, now()) ELSE next_run_at END
 WHERE id = $1
-RETURNING id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
           next_run_at, created_at, updated_at
 
 -- targets_by_id --
-SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
        failure_threshold, recovery_threshold, paused, status, status_changed_at,
        next_run_at, created_at, updated_at
 FROM target
 WHERE id = ANY($1::bigint[])
 
+-- target_by_key --
+SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
+       failure_threshold, recovery_threshold, paused, status, status_changed_at,
+       next_run_at, created_at, updated_at
+FROM target
+WHERE key = $1
+
 -- list_targets --
 -- A page of targets in id order: after id $1, in status $2, whose name matches the ILIKE
 -- pattern $3 (each NULL: any), $4 rows at most.
-SELECT id, name, kind, url, host, port, interval_seconds, timeout_seconds, options,
+SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
        failure_threshold, recovery_threshold, paused, status, status_changed_at,
        next_run_at, created_at, updated_at
 FROM target

@@ -71,6 +71,11 @@ _SETTINGS_FIELDS = {
 class CreateChannelInput:
     name: str
     kind: ChannelKind
+    key: str | None = strawberry.field(
+        default=None,
+        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
+        "characters, unique; null or absent: derived from the name.",
+    )
     enabled: bool = True
     all_targets: bool = strawberry.field(
         default=False, description="Watch every target, present and future."
@@ -90,6 +95,11 @@ class CreateChannelInput:
 class UpdateChannelInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
+    key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new key (lowercase letters and digits in runs joined by single dashes, "
+        "at most 63 characters, unique).",
+    )
     kind: ChannelKind | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
     all_targets: bool | None = strawberry.UNSET
@@ -145,6 +155,7 @@ def channel_fields(given: CreateChannelInput) -> ChannelFields:
         enabled=given.enabled,
         reminder_interval_seconds=given.reminder_interval_seconds,
         target_ids=target_keys(given.target_ids),
+        key=given.key,
     )
 
 
@@ -167,9 +178,10 @@ def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> Ch
         for name in _CREDENTIALS:
             if settings.get(name) is None:
                 merged[name] = None
-    name = pick(given.name, current.name)
-    if name is None:
-        raise InvalidFields([FieldError("name", "must not be null")])
+    name, key = pick(given.name, current.name), pick(given.key, current.key)
+    for field, value in (("name", name), ("key", key)):
+        if value is None:
+            raise InvalidFields([FieldError(field, "must not be null")])
     all_targets = pick(given.all_targets, current.all_targets)
     target_ids = (
         current.target_ids
@@ -188,4 +200,5 @@ def changed_channel_fields(current: ChannelRow, given: UpdateChannelInput) -> Ch
             given.reminder_interval_seconds, current.reminder_interval_seconds
         ),
         target_ids=target_ids,
+        key=key,
     )

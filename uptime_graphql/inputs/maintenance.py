@@ -17,6 +17,11 @@ from uptime_graphql.types.node import target_keys
 class CreateMaintenanceWindowInput:
     name: str
     kind: MaintenanceKind
+    key: str | None = strawberry.field(
+        default=None,
+        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
+        "characters, unique; null or absent: derived from the name.",
+    )
     target_id: strawberry.ID | None = strawberry.field(
         default=None, description="Null: every target."
     )
@@ -36,6 +41,11 @@ class CreateMaintenanceWindowInput:
 class UpdateMaintenanceWindowInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
+    key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new key (lowercase letters and digits in runs joined by single dashes, "
+        "at most 63 characters, unique).",
+    )
     kind: MaintenanceKind | None = strawberry.UNSET
     target_id: strawberry.ID | None = strawberry.UNSET
     starts_at: datetime | None = strawberry.UNSET
@@ -67,6 +77,9 @@ def maintenance_fields(
     name, kind = pick("name"), pick("kind")
     if name is None or kind is None:
         raise InvalidFields([FieldError("name" if name is None else "kind", "is required")])
+    key = pick("key")
+    if current is not None and key is None:
+        raise InvalidFields([FieldError("key", "must not be null")])
     return MaintenanceFields(
         name=name,
         target_id=(current.target_id if current else None)
@@ -79,4 +92,5 @@ def maintenance_fields(
         local_start=pick("local_start"),
         duration_seconds=pick("duration_seconds"),
         time_zone=pick("time_zone"),
+        key=key,
     )

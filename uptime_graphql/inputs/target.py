@@ -133,6 +133,11 @@ def rename_option_fields(error: InvalidFields, kind: str) -> InvalidFields:
 class CreateTargetInput:
     name: str
     kind: ProbeKind
+    key: str | None = strawberry.field(
+        default=None,
+        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
+        "characters, unique; null or absent: derived from the name.",
+    )
     url: str | None = None
     host: str | None = None
     port: int | None = None
@@ -149,6 +154,11 @@ class CreateTargetInput:
 class UpdateTargetInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
+    key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new key (lowercase letters and digits in runs joined by single dashes, "
+        "at most 63 characters, unique).",
+    )
     kind: ProbeKind | None = strawberry.UNSET
     url: str | None = strawberry.field(
         default=strawberry.UNSET,

@@ -36,6 +36,10 @@ class EmailSettings:
 @strawberry.type(description="Somewhere incident changes are sent.")
 class NotificationChannel(Node):
     name: str
+    key: str = strawberry.field(
+        description="Stable and unique among channels: lowercase letters and digits in runs "
+        "joined by single dashes, at most 63 characters; derived from the name unless given."
+    )
     kind: ChannelKind
     enabled: bool
     all_targets: bool = strawberry.field(description="Watches every target, present and future.")
@@ -60,6 +64,7 @@ class NotificationChannel(Node):
         return cls(
             id=global_id("NotificationChannel", row.id),
             name=row.name,
+            key=row.key,
             kind=row.kind,
             enabled=row.enabled,
             all_targets=row.all_targets,

@@ -19,6 +19,11 @@ from uptime_graphql.types.pagination import Connection, connection
 )
 class MaintenanceWindow(Node):
     name: str
+    key: str = strawberry.field(
+        description="Stable and unique among maintenance windows: lowercase letters and digits "
+        "in runs joined by single dashes, at most 63 characters; derived from the name unless "
+        "given."
+    )
     target_id: strawberry.ID | None = strawberry.field(description="Null: every target.")
     kind: MaintenanceKind
     starts_at: datetime | None
@@ -36,6 +41,7 @@ class MaintenanceWindow(Node):
         return cls(
             id=global_id("MaintenanceWindow", row.id),
             name=row.name,
+            key=row.key,
             target_id=None if row.target_id is None else global_id("Target", row.target_id),
             kind=row.kind,
             starts_at=row.starts_at,

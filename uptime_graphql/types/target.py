@@ -118,6 +118,10 @@ class IcmpOptions:
 @strawberry.type(description="Something checked on a schedule.")
 class Target(Node):
     name: str
+    key: str = strawberry.field(
+        description="Stable and unique among targets: lowercase letters and digits in runs "
+        "joined by single dashes, at most 63 characters; derived from the name unless given."
+    )
     kind: ProbeKind
     url: str | None = strawberry.field(
         description="HTTP targets: the URL, its password (if any) shown as *** "
@@ -226,6 +230,7 @@ class Target(Node):
         return cls(
             id=global_id("Target", row.id),
             name=row.name,
+            key=row.key,
             kind=ProbeKind(row.kind),
             url=None if row.url is None else redact_password(row.url),
             host=row.host,
