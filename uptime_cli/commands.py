@@ -1,4 +1,4 @@
-"""The ``uptime`` command: run, api, worker, migrate, stats.
+"""The ``uptime`` command: run, api, worker, migrate, stats, targets.
 
 The API and worker packages are imported only by the commands that need them, so a worker
 process never loads the GraphQL stack. The console script enters through
@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 from pydantic import ValidationError
 
+from uptime_cli import targets
 from uptime_cli.supervisor import Child, stop_children, supervise
 from uptime_core import __version__
 from uptime_core.runtime.db import (
@@ -361,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="first UTC day to recompute (YYYY-MM-DD)",
     )
+    targets.add_parser(sub)
     return parser
 
 
@@ -382,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         command: Callable[[Settings], int] = functools.partial(
             command_stats_rebuild, since=args.since
         )
+    elif args.command == "targets":
+        return targets.run(args, settings)
     else:
         command = COMMANDS[args.command][0]
     # Until a command takes the stop signals over (the worker's loop, uvicorn), they raise

@@ -71,3 +71,12 @@ def test_allowed_hosts_are_names_or_addresses(monkeypatch: pytest.MonkeyPatch) -
     for bad in ("status.example.com:8000", "https://status.example.com", "a/b"):
         with pytest.raises(ValidationError, match="no scheme, port or path"):
             settings_from(monkeypatch, UPTIME_API_ALLOWED_HOSTS=bad)
+
+
+def test_the_api_url_is_an_http_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().url is None  # `uptime targets` then asks the local server
+    given = settings_from(monkeypatch, UPTIME_URL="https://uptime.example.com/")
+    assert given.url == "https://uptime.example.com"
+    for bad in ("uptime.example.com", "ftp://uptime.example.com", "http://"):
+        with pytest.raises(ValidationError, match="must be an http:// or https:// URL"):
+            settings_from(monkeypatch, UPTIME_URL=bad)

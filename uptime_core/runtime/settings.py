@@ -74,6 +74,13 @@ class Settings(BaseSettings):
             "one the API listens on loopback only and answers loopback host names only."
         ),
     )
+    url: str | None = Field(
+        default=None,
+        description=(
+            "The API that `uptime targets` talks to, like https://uptime.example.com; unset: "
+            "the local server, http://127.0.0.1:UPTIME_API_PORT."
+        ),
+    )
     api_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description=(
@@ -160,6 +167,16 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("has a port that is not a number from 1 to 65535") from None
         return url or None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, like http://127.0.0.1:8000")
+        return url.rstrip("/")
 
     @field_validator("api_token")
     @classmethod
