@@ -5,7 +5,8 @@ A key is lowercase ASCII letters and digits in runs joined by single dashes, at 
 characters, unique per kind. One given is validated here; one left out is derived from the
 name by the database, in the inserting statement (``BEFORE INSERT`` trigger
 ``derive_key``, created by migration 0005): ``slug(name)``, or ``target-<id>`` (``channel-``,
-``window-``) when that is empty, with ``-2``, ``-3``, ... added when taken. The trigger takes
+``window-``) when that is empty, with ``-2`` .. ``-9`` added when taken and then ``-<id>`` (the
+row's own id: a few lookups however many rows share a name). The trigger takes
 a per-table advisory lock until the transaction ends, on every key written, so concurrent
 creates never derive the same key. ``slug`` below is the same rule as the SQL
 ``uptime_slug`` (tests/core/test_keys.py checks that they agree).

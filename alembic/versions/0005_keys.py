@@ -9,7 +9,10 @@ A key is lowercase letters and digits in runs joined by single dashes, at most 6
 later insert that leaves the key out follows (the trigger ``derive_key``): the name's slug
 (ASCII letters lowercased, every run of other characters than a-z0-9 one dash, no dash at
 either end, cut to 63), ``target-<id>`` (``channel-``, ``window-``) when that is empty, and
-``-2``, ``-3``, ... (the smallest free, the slug cut to stay within 63) when it is taken.
+``-2`` .. ``-9`` (the first free, the slug cut to stay within 63) when it is taken, then
+``-<id>`` (then ``-10``, ``-11``, ... should even that be taken): a few lookups per row however
+many rows share a name, so a thousand targets created with one name take no longer than a
+thousand with different names.
 """
 
 from __future__ import annotations
@@ -37,14 +40,17 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$
 """
 
-# The first free key of ``base``, ``base-2``, ``base-3``, ... in ``tbl`` (the base cut so that
-# the key stays within 63 characters).
+# The first free key in ``tbl`` of ``base``, ``base-2`` .. ``base-9``, ``base-<id>`` (``id``:
+# the row's own), then ``base-10``, ``base-11``, ... (the base cut so that the key stays within
+# 63 characters). Bounded before the id: a loop over every taken suffix would make n rows of one
+# name cost n^2 / 2 lookups (1,000 inserts took 23 s, 3,000 took 219 s).
 FREE_KEY = r"""
-CREATE FUNCTION uptime_free_key(tbl regclass, base text) RETURNS text
+CREATE FUNCTION uptime_free_key(tbl regclass, base text, id bigint) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     candidate text := base;
     n int := 1;
+    suffix text;
     taken boolean;
 BEGIN
     LOOP
@@ -54,7 +60,8 @@ BEGIN
             RETURN candidate;
         END IF;
         n := n + 1;
-        candidate := rtrim(left(base, 62 - length(n::text)), '-') || '-' || n;
+        suffix := CASE WHEN n <= 9 THEN n::text WHEN n = 10 THEN id::text ELSE (n - 1)::text END;
+        candidate := rtrim(left(base, 62 - length(suffix)), '-') || '-' || suffix;
     END LOOP;
 END
 $$
@@ -72,7 +79,8 @@ BEGIN
     IF NEW.key IS NULL THEN
         NEW.key := uptime_free_key(
             TG_RELID::regclass,
-            coalesce(nullif(uptime_slug(NEW.name), ''), TG_ARGV[0] || '-' || NEW.id));
+            coalesce(nullif(uptime_slug(NEW.name), ''), TG_ARGV[0] || '-' || NEW.id),
+            NEW.id);
     END IF;
     RETURN NEW;
 END
@@ -106,7 +114,7 @@ def upgrade() -> None:
                 FOR row IN SELECT id, name FROM {table} ORDER BY id LOOP
                     UPDATE {table}
                     SET key = uptime_free_key('{table}', coalesce(
-                        nullif(uptime_slug(row.name), ''), '{prefix}-' || row.id))
+                        nullif(uptime_slug(row.name), ''), '{prefix}-' || row.id), row.id)
                     WHERE id = row.id;
                 END LOOP;
             END
@@ -125,5 +133,5 @@ def downgrade() -> None:
         op.drop_constraint(op.f(f"uq_{table}_key"), table, type_="unique")
         op.drop_column(table, "key")
     op.execute("DROP FUNCTION derive_key()")
-    op.execute("DROP FUNCTION uptime_free_key(regclass, text)")
+    op.execute("DROP FUNCTION uptime_free_key(regclass, text, bigint)")
     op.execute("DROP FUNCTION uptime_slug(text)")

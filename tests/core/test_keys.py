@@ -86,7 +86,10 @@ async def test_keys_derived_on_create_are_unique_and_within_the_limit(pool: asyn
     assert keys[3] == f"target-{rows[3].id}"
     assert keys[4] == "x" * 63
     assert keys[5] == "x" * 61 + "-2"
-    assert keys[14] == "x" * 60 + "-11"
+    assert keys[12] == "x" * 61 + "-9"
+    # Past -9 a derived key takes the row's id: a few lookups however many share the name.
+    assert keys[13] == "x" * (62 - len(str(rows[13].id))) + f"-{rows[13].id}"
+    assert keys[14] == "x" * (62 - len(str(rows[14].id))) + f"-{rows[14].id}"
     assert all(len(key) <= MAX_KEY_LENGTH and key_problem(key) is None for key in keys)
     # A name that looks like a suffixed key does not confuse the next one.
     taken = await create_target(pool, tcp("web-4"))
