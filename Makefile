@@ -78,8 +78,9 @@ browser: ## Debian's Chromium for the browser tests (installed when missing, as 
 bench: $(VENV)/.dev-installed ## run every benchmark in bench/ and print its table
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
-schema: $(VENV)/.dev-installed ## regenerate schema.graphql from the code
+schema: $(VENV)/.dev-installed ## regenerate schema.graphql and docs/uptime.schema.json from the code
 	$(BIN)/python -c 'from uptime_graphql.schema import schema; open("schema.graphql", "w").write(schema.as_str() + "\n")'
+	$(BIN)/python -m uptime_core.configuration docs/uptime.schema.json
 
 sql: $(VENV)/.dev-installed ## regenerate docs/sql/ (the composed statements, printed whole)
 	$(BIN)/python -m uptime_core.sql docs/sql
