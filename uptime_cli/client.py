@@ -41,7 +41,8 @@ class Client:
     """Speaks GraphQL to the API at ``url`` (its root, like http://127.0.0.1:8000)."""
 
     def __init__(self, url: str, token: str | None, timeout: float = TIMEOUT_SECONDS) -> None:
-        self.url = url
+        self.endpoint = url
+        self.url = _shown(url)  # as messages name it: never a password it may carry
         self.has_token = bool(token)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(headers=headers, timeout=timeout)
@@ -56,7 +57,7 @@ class Client:
         """The ``data`` of the answer; an ``ApiError`` for anything else."""
         try:
             response = self._http.post(
-                f"{self.url}/graphql", json={"query": query, "variables": variables or {}}
+                f"{self.endpoint}/graphql", json={"query": query, "variables": variables or {}}
             )
         except httpx.InvalidURL as error:
             raise ApiError(
@@ -98,6 +99,15 @@ class Client:
         if not isinstance(data, dict):
             raise ApiError(f"the API at {self.url} answered no data")
         return data
+
+
+def _shown(url: str) -> str:
+    """``url`` without the user and password it may hold (``https://***@host``)."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from uptime_cli.client import resolve_url
+import pytest
+
+from uptime_cli.client import ApiError, Client, resolve_url
 from uptime_core.runtime.settings import Settings
 
 
@@ -20,3 +22,14 @@ def test_the_local_server_is_where_the_api_listens() -> None:
     every_address = Settings(url=None, api_host="0.0.0.0", api_port=9000)
     assert resolve_url(None, every_address) == "http://127.0.0.1:9000"
     assert resolve_url(None, Settings(url=None, api_host="::1")) == "http://[::1]:8000"
+
+
+def test_a_password_in_the_url_never_reaches_a_message() -> None:
+    from tests.support.net import free_port
+
+    url = f"http://admin:s3cret-pass@127.0.0.1:{free_port()}"  # nothing listens there
+    with Client(url, token=None, timeout=2) as client, pytest.raises(ApiError) as refused:
+        client.execute("{ version }")
+    message = str(refused.value)
+    assert "cannot reach the API at http://***@127.0.0.1:" in message
+    assert "s3cret-pass" not in message and "admin" not in message
