@@ -10,6 +10,7 @@ import strawberry
 
 from uptime_core.alerting.channels import ChannelFields, ChannelRow, validate_channel_config
 from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql.inputs.keys import key_on_create, key_on_update
 from uptime_graphql.types.enums import ChannelKind
 from uptime_graphql.types.node import target_keys
 
@@ -71,11 +72,7 @@ _SETTINGS_FIELDS = {
 class CreateChannelInput:
     name: str
     kind: ChannelKind
-    key: str | None = strawberry.field(
-        default=None,
-        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
-        "characters, unique; null or absent: derived from the name.",
-    )
+    key: str | None = key_on_create()
     enabled: bool = True
     all_targets: bool = strawberry.field(
         default=False, description="Watch every target, present and future."
@@ -95,11 +92,7 @@ class CreateChannelInput:
 class UpdateChannelInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
-    key: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="A new key (lowercase letters and digits in runs joined by single dashes, "
-        "at most 63 characters, unique).",
-    )
+    key: str | None = key_on_update()
     kind: ChannelKind | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
     all_targets: bool | None = strawberry.UNSET

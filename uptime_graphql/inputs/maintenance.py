@@ -9,6 +9,7 @@ import strawberry
 
 from uptime_core.maintenance import MaintenanceFields, MaintenanceRow
 from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql.inputs.keys import key_on_create, key_on_update
 from uptime_graphql.types.enums import MaintenanceKind, Weekday
 from uptime_graphql.types.node import target_keys
 
@@ -17,11 +18,7 @@ from uptime_graphql.types.node import target_keys
 class CreateMaintenanceWindowInput:
     name: str
     kind: MaintenanceKind
-    key: str | None = strawberry.field(
-        default=None,
-        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
-        "characters, unique; null or absent: derived from the name.",
-    )
+    key: str | None = key_on_create()
     target_id: strawberry.ID | None = strawberry.field(
         default=None, description="Null: every target."
     )
@@ -41,11 +38,7 @@ class CreateMaintenanceWindowInput:
 class UpdateMaintenanceWindowInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
-    key: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="A new key (lowercase letters and digits in runs joined by single dashes, "
-        "at most 63 characters, unique).",
-    )
+    key: str | None = key_on_update()
     kind: MaintenanceKind | None = strawberry.UNSET
     target_id: strawberry.ID | None = strawberry.UNSET
     starts_at: datetime | None = strawberry.UNSET

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql.inputs.keys import key_on_create, key_on_update
 from uptime_graphql.types.enums import ProbeKind
 
 
@@ -133,11 +134,7 @@ def rename_option_fields(error: InvalidFields, kind: str) -> InvalidFields:
 class CreateTargetInput:
     name: str
     kind: ProbeKind
-    key: str | None = strawberry.field(
-        default=None,
-        description="Lowercase letters and digits in runs joined by single dashes, at most 63 "
-        "characters, unique; null or absent: derived from the name.",
-    )
+    key: str | None = key_on_create()
     url: str | None = None
     host: str | None = None
     port: int | None = None
@@ -154,11 +151,7 @@ class CreateTargetInput:
 class UpdateTargetInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
-    key: str | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="A new key (lowercase letters and digits in runs joined by single dashes, "
-        "at most 63 characters, unique).",
-    )
+    key: str | None = key_on_update()
     kind: ProbeKind | None = strawberry.UNSET
     url: str | None = strawberry.field(
         default=strawberry.UNSET,
