@@ -23,6 +23,10 @@ _MESSAGE_LIMIT = 200
 QUOTE_LIMIT = 64
 
 
+class InvalidResponse(Exception):
+    """The peer's bytes are not a well-formed HTTP response (or its body does not decode)."""
+
+
 class ProbeFailure(Exception):
     """Raised inside a probe when the cause is already known precisely."""
 
@@ -102,7 +106,7 @@ def classify_exception(exc: BaseException, *, where: str = "") -> tuple[ErrorKin
         if isinstance(cause, TimeoutError | httpx.TimeoutException):
             return ErrorKind.TIMEOUT, shorten(f"timed out{suffix}")
     for cause in chain:
-        if isinstance(cause, httpx.RemoteProtocolError | httpx.DecodingError):
+        if isinstance(cause, InvalidResponse | httpx.RemoteProtocolError | httpx.DecodingError):
             detail = quote(str(cause))
             return ErrorKind.INVALID_RESPONSE, shorten(f"invalid response{suffix}: {detail}")
         if isinstance(cause, ConnectionError | EOFError | httpx.NetworkError):

@@ -1,17 +1,23 @@
-"""The HTTP(S) probe: one request on a fresh connection, redirects followed by hand."""
+"""The HTTP(S) probe: one request on a fresh connection, redirects followed by hand.
+
+httpx builds the requests (URL parsing and joining, header rules, cookies and the redirect
+rules of its client), once per distinct target for the first hop; http_wire.py sends them.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
 
-from uptime_core.address_policy import AddressBlocked, AddressPolicy, guarded_transport
+from uptime_core.address_policy import AddressPolicy
 from uptime_core.enums import ErrorKind
 from uptime_core.probes.assertions import evaluate_json_assertion, status_accepted
-from uptime_core.probes.errors import ProbeFailure, quote, shorten
+from uptime_core.probes.errors import InvalidResponse, quote, shorten
+from uptime_core.probes.http_wire import Exchange, Hop, exchange
 from uptime_core.probes.observation import Observation
-from uptime_core.probes.options import HttpOptions, IpFamily
+from uptime_core.probes.options import HttpOptions
 from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.tls import client_ssl_context
 from uptime_core.probes.validation import redact_password
@@ -19,9 +25,66 @@ from uptime_core.probes.validation import redact_password
 MAX_BODY_BYTES = 1024 * 1024
 USER_AGENT = "uptime-probe/0.1"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_LOCAL_ADDRESS = {IpFamily.ANY: None, IpFamily.IPV4: "0.0.0.0", IpFamily.IPV6: "::"}
-# No keep-alive: every check pays for DNS, connect and TLS, as a first visitor would.
-_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+# What httpx's client sends by default, less keep-alive: every check pays for DNS, connect and
+# TLS, as a first visitor would, so the connection is announced as closing. Only the encodings
+# http_wire.py decodes are offered.
+_DEFAULT_HEADERS = {
+    "Accept": "*/*",
+    "Accept-Encoding": "gzip, deflate",
+    "Connection": "close",
+    "User-Agent": USER_AGENT,
+}
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_FIRST_HOP_CACHE_SIZE = 4096
+_FirstHop = tuple[httpx.Request, Hop, str]
+_first_hops: dict[tuple[object, ...], _FirstHop] = {}
+
+
+def _build_request(
+    method: str, url: str | httpx.URL, headers: httpx.Headers, content: bytes | None
+) -> httpx.Request:
+    request = httpx.Request(method, url, headers=headers, content=content)
+    user, password = request.url.username, request.url.password
+    if user or password:
+        # httpx's client adds this from the URL's user info (BasicAuth) before sending.
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        request.headers["Authorization"] = f"Basic {token}"
+    return request
+
+
+def _hop(request: httpx.Request) -> Hop:
+    """The wire form of an httpx request: its head as httpcore would send it, then its body."""
+    url = request.url
+    if url.scheme not in _DEFAULT_PORTS:
+        raise InvalidResponse(f"Request URL has an unsupported protocol {url.scheme!r}.")
+    lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
+    lines.extend(b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw)
+    lines.append(b"\r\n")
+    lines.append(request.content)
+    return Hop(
+        host=url.raw_host.decode("ascii"),
+        port=url.port or _DEFAULT_PORTS[url.scheme],
+        tls=url.scheme == "https",
+        payload=b"".join(lines),
+        head_only=request.method == "HEAD",
+    )
+
+
+def _first_hop(url: str, options: HttpOptions) -> _FirstHop:
+    """The target's own request, built once per distinct URL, method, headers and body:
+    the same targets come round every interval."""
+    key = (url, options.method, tuple(options.headers.items()), options.body)
+    cached = _first_hops.get(key)
+    if cached is None:
+        headers = httpx.Headers(_DEFAULT_HEADERS)
+        headers.update(options.headers)
+        body = options.body.encode() if options.body is not None else None
+        request = _build_request(options.method, url, headers, body)
+        cached = (request, _hop(request), str(request.url))
+        if len(_first_hops) >= _FIRST_HOP_CACHE_SIZE:
+            _first_hops.clear()
+        _first_hops[key] = cached
+    return cached
 
 
 async def probe_http(
@@ -29,47 +92,77 @@ async def probe_http(
 ) -> ProbeResult:
     """Request `url` and judge the final response; never reuses a connection. Every
     connection, each redirect hop's too, is checked against `policy`."""
-    transport = guarded_transport(
-        policy,
-        client_ssl_context(options.verify_tls),
-        limits=_LIMITS,
-        local_address=_LOCAL_ADDRESS[options.ip_family],
-    )
-    async with httpx.AsyncClient(
-        transport=transport, timeout=None, trust_env=False, headers={"User-Agent": USER_AGENT}
-    ) as client:
-        request = client.build_request(
-            options.method,
-            url,
-            headers=options.headers,
-            content=options.body.encode() if options.body is not None else None,
-            extensions={"trace": observation.on_httpcore_event},
-        )
-        target_url = request.url
-        visited = [str(request.url)]
-        while True:
-            # The certificate reported is the one of the final hop's server.
-            observation.tls_expires_at = None
-            try:
-                response = await client.send(request, stream=True, follow_redirects=False)
-            except AddressBlocked as refusal:
-                observation.resolved_address = refusal.address
-                raise ProbeFailure(ErrorKind.BLOCKED, shorten(refusal.message)) from None
-            try:
-                observation.http_status = response.status_code
-                next_request = response.next_request if options.follow_redirects else None
-                if next_request is None:
-                    observation.mark_answered()
-                    return await _judge_response(response, options, observation)
-            finally:
-                await response.aclose()
-            next_url = str(next_request.url)
-            if len(visited) > options.max_redirects:
-                return observation.failed(
-                    ErrorKind.TOO_MANY_REDIRECTS, _redirect_message(visited, next_url, options)
+    request, hop, shown = _first_hop(url, options)
+    ssl_context = client_ssl_context(options.verify_tls)
+    target_url = request.url
+    visited = [shown]
+    cookies: httpx.Cookies | None = None
+    while True:
+        # The certificate reported is the one of the final hop's server.
+        observation.tls_expires_at = None
+        response = await exchange(hop, options.ip_family, ssl_context, observation, policy)
+        try:
+            status = response.status
+            observation.http_status = status
+            location = (
+                response.header(b"location")
+                if options.follow_redirects and status in _REDIRECT_STATUSES
+                else None
+            )
+            if location is None:
+                observation.mark_answered()
+                return await _judge_response(response, options, observation)
+            if response.header(b"set-cookie") is not None:
+                cookies = cookies if cookies is not None else httpx.Cookies()
+                cookies.extract_cookies(
+                    httpx.Response(status, headers=response.headers, request=request)
                 )
-            visited.append(next_url)
-            request = _without_secrets(next_request, target_url, options)
+            next_request = _redirect_request(request, status, location, cookies)
+        finally:
+            response.abort()
+        next_url = str(next_request.url)
+        if len(visited) > options.max_redirects:
+            return observation.failed(
+                ErrorKind.TOO_MANY_REDIRECTS, _redirect_message(visited, next_url, options)
+            )
+        visited.append(next_url)
+        request = _without_secrets(next_request, target_url, options)
+        hop = _hop(request)
+
+
+def _redirect_request(
+    request: httpx.Request, status: int, location: str, cookies: httpx.Cookies | None
+) -> httpx.Request:
+    """The next hop of a redirect, by the rules of httpx's client (`_build_redirect_request`):
+    303, and 302 except for HEAD, become GET, a POST answered with 301 too; the URL is joined
+    with the request's; Authorization stays only within the origin or on an upgrade to https;
+    a request turned GET loses its body; cookies come from what the hops have set."""
+    method = request.method
+    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
+        method = "GET"
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL as exc:
+        raise InvalidResponse(f"Invalid URL in location header: {exc}.") from None
+    if url.scheme and not url.host:
+        url = url.copy_with(host=request.url.host)
+    if url.is_relative_url:
+        url = request.url.join(url)
+    if request.url.fragment and not url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)
+    headers = request.headers.copy()
+    if _origin(url) != _origin(request.url):
+        upgrade = (*_origin(request.url), url.scheme, _origin(url)[2])
+        if upgrade != ("http", url.host, 80, "https", 443):
+            headers.pop("Authorization", None)
+        headers["Host"] = url.netloc.decode("ascii")
+    content: bytes | None = request.content
+    if method != request.method and method == "GET":
+        headers.pop("Content-Length", None)
+        headers.pop("Transfer-Encoding", None)
+        content = None
+    headers.pop("Cookie", None)
+    return httpx.Request(method, url, headers=headers, content=content, cookies=cookies)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -111,38 +204,25 @@ def _redirect_message(visited: list[str], next_url: str, options: HttpOptions) -
     return shorten(f"more than {options.max_redirects} redirects (last to {last})")
 
 
-async def _read_body(response: httpx.Response) -> tuple[bytes, bool]:
-    """Read at most MAX_BODY_BYTES of the (decoded) body; say whether there was more."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        room = MAX_BODY_BYTES - size
-        if len(chunk) > room:
-            chunks.append(chunk[:room])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
-
-
 async def _judge_response(
-    response: httpx.Response, options: HttpOptions, observation: Observation
+    response: Exchange, options: HttpOptions, observation: Observation
 ) -> ProbeResult:
-    status = response.status_code
+    status = response.status
     if not status_accepted(status, options.status_ranges):
         accepted = ", ".join(options.accepted_status_codes)
+        reason = quote(response.reason.decode("ascii", errors="ignore"))
         return observation.failed(
             ErrorKind.HTTP_STATUS,
-            shorten(f"HTTP {status} {quote(response.reason_phrase)} is not accepted ({accepted})"),
+            shorten(f"HTTP {status} {reason} is not accepted ({accepted})"),
         )
     if options.keyword is None and options.json_assertion is None:
         return observation.passed(options.degraded_latency_ms, options.cert_expiry_days)
 
     observation.enter("reading the body")
-    body, truncated = await _read_body(response)
+    body, truncated = await response.read_body(MAX_BODY_BYTES)
     scope = "the first 1 MiB of the body" if truncated else "the body"
     if options.keyword is not None:
-        text = body.decode(response.encoding or "utf-8", errors="replace")
+        text = body.decode(response.charset(), errors="replace")
         found = options.keyword in text
         if found and options.keyword_absent:
             return observation.failed(
