@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from uptime_core.enums import CheckStatus, ErrorKind
-from uptime_core.probes.errors import quote
 from uptime_core.probes.result import ProbeResult
-from uptime_core.probes.tls import peer_certificate_expiry
 
 
 class Observation:
@@ -107,23 +104,3 @@ class Observation:
         return self.result(
             CheckStatus.DEGRADED, reasons[0][0], "; ".join(message for _, message in reasons)
         )
-
-    async def on_httpcore_event(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore's `trace` extension: follow the phases of each request and keep what they
-        reveal (the connected address, the peer certificate)."""
-        if name == "connection.connect_tcp.started":
-            # A redirect hop's host comes from the target's `Location`.
-            self.enter(f"connecting to {quote(str(info['host']))}:{info['port']}")
-        elif name == "connection.connect_tcp.complete":
-            server_address = info["return_value"].get_extra_info("server_addr")
-            if server_address:
-                self.resolved_address = str(server_address[0])
-        elif name == "connection.start_tls.started":
-            self.enter("in the TLS handshake")
-        elif name == "connection.start_tls.complete":
-            ssl_object = info["return_value"].get_extra_info("ssl_object")
-            self.tls_expires_at = peer_certificate_expiry(ssl_object)
-        elif name == "http11.send_request_headers.started":
-            self.enter("sending the request")
-        elif name == "http11.receive_response_headers.started":
-            self.enter("waiting for the response")
