@@ -1,19 +1,25 @@
 """Claim → probe → record: the worker's loop.
 
-- Claims a batch of due slots (up to twice the concurrency outstanding, so a batch is waiting
-  when a probe finishes) into a queue that ``concurrency`` runners drain, each probing one slot
-  at a time outside any transaction; records finished outcomes in batches, each batch one
-  fenced statement (``uptime_core.scheduling``).
-- Sleeps until the next slot falls due, at most a second (new or changed targets are seen
-  within a second), with a little jitter so replicas do not poll in step; loops at once after a
-  full batch.
+- Claims ahead: every poll takes, in batches, the slots that fall due within the next
+  ``UPTIME_WORKER_CLAIM_AHEAD_SECONDS`` (leased from their time, not the claim's), and sets a
+  timer on the event loop for each at its slot, on the monotonic clock mapped from the database
+  clock. When a timer fires, the slot goes to one of ``concurrency`` runners, which probes it
+  outside any transaction and stamps its real start. Finished outcomes are recorded in
+  batches (gathered for up to 0.1 s), each batch one fenced statement
+  (``uptime_core.scheduling``).
+- Polls a little more often than the claim-ahead time (so every slot is claimed before it is
+  due, and a new or changed target is seen within that time), with a little jitter so
+  replicas do not poll in step; claims again at once after a full batch. It holds at most
+  twice the concurrency of slots whose time has come (more would only run late: the rest stay
+  in the database for other replicas), and of slots waiting for their time about two
+  claim-ahead periods of what it has been starting.
 - Times come from the database clock: read at each claim, carried forward by the monotonic
-  clock.
+  clock (``DatabaseClock``).
 - A lost database (unreachable, restarting, or unable to write) is retried with exponential
   backoff and jitter, logged once when the outage starts and once when it ends
   (``database.py``). While results cannot be recorded it claims nothing.
-- On stop: claims nothing more, gives back the leases of slots it has not started, lets the
-  probes in flight finish and records them.
+- On stop: claims nothing more, gives back the leases of slots it has not started (those
+  waiting for their time too), lets the probes in flight finish and records them.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import functools
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeVar
 
 import asyncpg
@@ -33,12 +40,7 @@ from tenacity import RetryCallState
 from uptime_core.probes import probe
 from uptime_core.runtime.db import describe_error, is_outage
 from uptime_core.runtime.settings import Settings
-from uptime_core.scheduling.claim import (
-    ClaimedSlot,
-    claim_due_targets,
-    release_leases,
-    seconds_until_next_due,
-)
+from uptime_core.scheduling.claim import ClaimedSlot, claim_due_targets, release_leases
 from uptime_core.scheduling.record import CheckOutcome, record_results
 from uptime_worker.database import DatabaseHealth
 from uptime_worker.metrics import WorkerMetrics
@@ -47,25 +49,54 @@ log = logging.getLogger("uptime.worker")
 
 T = TypeVar("T")
 
+# The longest pause between two claims; shorter when the claim-ahead time is.
 MAX_SLEEP_SECONDS = 1.0
+# How long finished checks wait to be recorded together (unless a batch fills first).
+RECORD_GATHER_SECONDS = 0.1
 # How long a stopping worker keeps trying to record what it has when the database is away.
 RECORD_GRACE_SECONDS = 10.0
+# How long the clock keeps its best reading (see DatabaseClock).
+CLOCK_MEMORY_SECONDS = 30.0
 
 
 class DatabaseClock:
-    """The database's ``now()``, read at each claim and carried forward by the monotonic clock."""
+    """The database's ``now()``, read at each claim and carried forward by the monotonic clock.
+
+    A claim's ``now()`` is taken after the statement was sent, so the database clock minus the
+    monotonic clock at sending is never below the true offset; the smallest such reading of the
+    last ``CLOCK_MEMORY_SECONDS`` is the best estimate (a reading delayed by a busy server or
+    event loop does not move the clock)."""
 
     def __init__(self) -> None:
-        self._base: datetime | None = None
-        self._at = 0.0
+        self._readings: deque[tuple[float, float]] = deque()  # (monotonic, offset)
+        self._offset: float | None = None
+        self._tz: tzinfo | None = None
 
-    def sync(self, database_now: datetime) -> None:
-        self._base = database_now
-        self._at = time.monotonic()
+    def sync(self, database_now: datetime, sent_at: float | None = None) -> None:
+        """``database_now`` was read by a statement sent at monotonic ``sent_at`` (default:
+        just now)."""
+        at = time.monotonic() if sent_at is None else sent_at
+        offset = database_now.timestamp() - at
+        while self._readings and self._readings[-1][1] >= offset:
+            self._readings.pop()
+        self._readings.append((at, offset))
+        while self._readings[0][0] < at - CLOCK_MEMORY_SECONDS:
+            self._readings.popleft()
+        self._offset = self._readings[0][1]
+        self._tz = database_now.tzinfo
 
     def now(self) -> datetime:
-        assert self._base is not None, "read the database clock before using it"
-        return self._base + timedelta(seconds=time.monotonic() - self._at)
+        return self.at(time.monotonic())
+
+    def at(self, monotonic: float) -> datetime:
+        """The database time at ``monotonic``."""
+        assert self._offset is not None, "read the database clock before using it"
+        return datetime.fromtimestamp(monotonic + self._offset, self._tz)
+
+    def monotonic(self, when: datetime) -> float:
+        """The monotonic time at which the database clock reads ``when``."""
+        assert self._offset is not None, "read the database clock before using it"
+        return when.timestamp() - self._offset
 
 
 class CheckLoop:
@@ -90,8 +121,13 @@ class CheckLoop:
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
-        # Claimed slots wait here for one of ``concurrency`` runners; ``outstanding`` counts
-        # them and the ones being probed, and is kept under twice the concurrency.
+        self.ahead = self.settings.worker_claim_ahead_seconds
+        self.poll_seconds = min(MAX_SLEEP_SECONDS, 0.8 * self.ahead)
+        # Claimed slots waiting for their time: a timer each, by target (one slot a target).
+        self.waiting: dict[int, tuple[asyncio.TimerHandle, ClaimedSlot]] = {}
+        # Slots whose time has come wait here for one of ``concurrency`` runners;
+        # ``outstanding`` counts them and the ones being probed, and is kept under twice the
+        # concurrency.
         self.claimed: asyncio.Queue[ClaimedSlot] = asyncio.Queue()
         self.outstanding = 0
         self.busy = 0
@@ -103,6 +139,10 @@ class CheckLoop:
         self.clock = DatabaseClock()
         # Room worth a claim when the loop is full: half a batch (or of what can be held).
         self.useful_room = max(1, min(self.batch_size, 2 * self.concurrency) // 2)
+        # Starts per second, measured between claims: sizes how many slots may wait.
+        self.started = 0
+        self.rate = 0.0
+        self.rate_since = time.monotonic()
         self.record_deadline: float | None = None
 
     async def run(self) -> None:
@@ -116,6 +156,19 @@ class CheckLoop:
 
     # -- claiming --------------------------------------------------------------------------
 
+    @property
+    def waiting_limit(self) -> int:
+        """How many slots may wait for their time: two claim-ahead periods of starts at the
+        recent rate, and never fewer than twice the concurrency."""
+        return max(2 * self.concurrency, int(2 * self.rate * self.ahead))
+
+    def _measure_rate(self) -> None:
+        now = time.monotonic()
+        if (elapsed := now - self.rate_since) >= 0.25:
+            weight = min(1.0, elapsed / 2.0)
+            self.rate += weight * (self.started / elapsed - self.rate)
+            self.started, self.rate_since = 0, now
+
     async def _claim_until_stopped(self) -> None:
         while not self.stopping.is_set():
             if not self.health.writable.is_set():
@@ -123,20 +176,20 @@ class CheckLoop:
                 # would only hold leases for results that could not be kept.
                 await _first(self.stopping.wait(), self.health.writable.wait())
                 continue
-            room = 2 * self.concurrency - self.outstanding
-            self.wake_at = time.monotonic() + MAX_SLEEP_SECONDS
+            self._measure_rate()
+            room = min(
+                2 * self.concurrency - self.outstanding, self.waiting_limit - len(self.waiting)
+            )
+            self.wake_at = time.monotonic() + self.poll_seconds + random.uniform(0, 0.02)
             if room > 0:
                 limit = min(room, self.batch_size)
                 claimed = await self._until_stopped(functools.partial(self._claim, limit))
                 if claimed is None:
                     break
-                self._enqueue(claimed)
+                self._schedule(claimed)
                 if len(claimed) == limit:
                     await asyncio.sleep(0)  # let the runners start, then claim again
                     continue
-                until_due = await self._until_stopped(lambda: seconds_until_next_due(self.pool))
-                if until_due is not None:
-                    self.wake_sooner(until_due)
             self.room.clear()
             # When full, wait until a useful batch fits rather than claim one slot at a time.
             await self._sleep(wake_on_room=room < self.useful_room)
@@ -150,17 +203,38 @@ class CheckLoop:
 
     async def _claim(self, limit: int) -> list[ClaimedSlot]:
         margin = self.settings.worker_lease_margin_seconds
-        return await claim_due_targets(self.pool, self.worker_id, limit, margin)
+        sent_at = time.monotonic()
+        claimed = await claim_due_targets(self.pool, self.worker_id, limit, margin, self.ahead)
+        if claimed:
+            self.clock.sync(claimed[0].claimed_at, sent_at)
+        return claimed
 
-    def _enqueue(self, claimed: list[ClaimedSlot]) -> None:
+    def _schedule(self, claimed: list[ClaimedSlot]) -> None:
+        """A timer for each slot at its time on the monotonic clock; the overdue at once."""
         if not claimed:
             return
-        self.clock.sync(claimed[0].claimed_at)
         self.metrics.claim_batch.observe(len(claimed))
+        loop = asyncio.get_running_loop()
         for slot in claimed:
-            self.metrics.lag.observe(max(0.0, (slot.claimed_at - slot.slot).total_seconds()))
-            self.claimed.put_nowait(slot)
-        self.outstanding += len(claimed)
+            at = self.clock.monotonic(slot.slot)
+            if at <= loop.time():
+                self._due(slot)
+            else:
+                self.waiting[slot.id] = (loop.call_at(at, self._due, slot), slot)
+
+    def _due(self, slot: ClaimedSlot) -> None:
+        """``slot``'s time has come: to the runners. (If a better reading of the database
+        clock has since moved its time a little later, wait for that.)"""
+        loop = asyncio.get_running_loop()
+        if slot.id in self.waiting and (at := self.clock.monotonic(slot.slot)) > loop.time():
+            self.waiting[slot.id] = (loop.call_at(at, self._due, slot), slot)
+            return
+        if self.waiting.pop(slot.id, None) is not None and (
+            len(self.waiting) <= self.waiting_limit // 2
+        ):
+            self.room.set()
+        self.outstanding += 1
+        self.claimed.put_nowait(slot)
 
     async def _sleep(self, *, wake_on_room: bool) -> None:
         """Until ``wake_at`` (which the recorder may bring forward), a stop, or free room."""
@@ -181,20 +255,22 @@ class CheckLoop:
     # -- probing ---------------------------------------------------------------------------
 
     async def _run_checks(self) -> None:
-        """One of ``concurrency`` runners: probe claimed slots one after another."""
+        """One of ``concurrency`` runners: probe slots whose time has come, one at a time."""
         while True:
             slot = await self.claimed.get()
-            if self.clock.now() + timedelta(seconds=slot.timeout_seconds) > slot.lease_expires_at:
+            started_at = self.clock.now()
+            if started_at + timedelta(seconds=slot.timeout_seconds) > slot.lease_expires_at:
                 # It waited so long behind slower probes that its lease would lapse mid-check:
                 # give it back for any replica to run, rather than probe it for nothing.
                 self.outstanding -= 1
                 await self._release([slot.id])
                 continue
             self.busy += 1
+            self.started += 1
             self.idle.clear()
             self.metrics.in_flight.inc()
+            self.metrics.lag.observe(max(0.0, (started_at - slot.slot).total_seconds()))
             try:
-                started_at = self.clock.now()
                 result = await probe(slot)
                 finished_at = self.clock.now()
             except Exception:
@@ -220,8 +296,21 @@ class CheckLoop:
     async def _record_forever(self) -> None:
         while True:
             batch = [await self.outcomes.get()]
-            while len(batch) < self.batch_size and not self.outcomes.empty():
-                batch.append(self.outcomes.get_nowait())
+            # Checks spread over time finish one by one: gather them a moment (unless a
+            # batch fills first) rather than pay a statement for each.
+            gathered = asyncio.get_running_loop().time() + RECORD_GATHER_SECONDS
+            while len(batch) < self.batch_size:
+                if self.outcomes.empty():
+                    remaining = gathered - asyncio.get_running_loop().time()
+                    if remaining <= 0 or self.stopping.is_set():
+                        break
+                    try:
+                        async with asyncio.timeout(remaining):
+                            batch.append(await self.outcomes.get())
+                    except TimeoutError:
+                        break
+                else:
+                    batch.append(self.outcomes.get_nowait())
             try:
                 await self._record(batch)
             except Exception:
@@ -254,7 +343,7 @@ class CheckLoop:
             )
             return
         if done.next_due_in is not None:
-            self.wake_sooner(done.next_due_in)
+            self.wake_sooner(done.next_due_in - self.ahead)
         self.metrics.record_batch.observe(len(batch))
         self.metrics.recorded.inc(done.recorded)
         self.metrics.fenced.inc(len(batch) - done.recorded)
@@ -267,9 +356,13 @@ class CheckLoop:
         self.stopping.set()
         self.record_deadline = time.monotonic() + RECORD_GRACE_SECONDS
         unstarted = []
+        for timer, slot in self.waiting.values():
+            timer.cancel()
+            unstarted.append(slot.id)
+        self.waiting.clear()
         while not self.claimed.empty():
             unstarted.append(self.claimed.get_nowait().id)
-        self.outstanding -= len(unstarted)
+            self.outstanding -= 1
         if unstarted:
             await self._release(unstarted)
         if self.busy:

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Added to twice the probe timeout to make a lease's length.",
     )
+    worker_claim_ahead_seconds: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=10.0,
+        description=(
+            "How far ahead of their time slots are claimed, so that each check starts at its "
+            "slot; new or changed targets are seen within this time."
+        ),
+    )
     retention_days: int = Field(
         default=30,
         ge=1,

@@ -3,12 +3,16 @@
 
 -- create_target --
 -- A new target from $1 .. $11 (a NULL key $11 is derived from the name by the trigger
--- derive_key, migration 0005); its first slot is spread within its interval (claim.FIRST_SLOT),
--- so that a thousand targets created together do not all fire in the same second.
+-- derive_key, migration 0005); its first slot comes within a second, except for a transaction
+-- creating hundreds, whose later targets are spread wider, up to their interval
+-- (claim.FIRST_SLOT), so that targets created together do not all fire in the same second.
 INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
                     options, failure_threshold, recovery_threshold, key, next_run_at)
 SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, $11,
-       now() + random() * make_interval(secs => interval_seconds)
+       now() + random() * make_interval(secs => least(interval_seconds, greatest(
+           1, set_config('uptime.first_slots', (coalesce(nullif(
+               current_setting('uptime.first_slots', true), '')::int, 0) + 1)::text, true)::int
+           / 100.0)))
 FROM (SELECT $6::int AS interval_seconds) AS given
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
@@ -24,11 +28,25 @@ WHERE id = $1
 FOR UPDATE
 
 -- update_target --
--- Replace target $1's settings with $2 .. $12.
+-- Replace target $1's settings with $2 .. $12. A change to what is probed or how often
+-- (kind, URL, host, port, interval, timeout, options) brings the next slot forward as for a new
+-- target (claim.FIRST_SLOT) and frees the lease: a check in flight with the old settings is
+-- fenced out when it finishes.
 UPDATE target
 SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
     timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
-    recovery_threshold = $11, key = $12, updated_at = now()
+    recovery_threshold = $11, key = $12, updated_at = now(),
+    next_run_at = CASE WHEN old.probe_changed AND NOT paused THEN least(next_run_at,
+       now() + random() * make_interval(secs => least(interval_seconds, greatest(
+           1, set_config('uptime.first_slots', (coalesce(nullif(
+               current_setting('uptime.first_slots', true), '')::int, 0) + 1)::text, true)::int
+           / 100.0))))
+                       ELSE next_run_at END,
+    lease_owner = CASE WHEN old.probe_changed THEN NULL ELSE lease_owner END,
+    lease_expires_at = CASE WHEN old.probe_changed THEN NULL ELSE lease_expires_at END
+FROM (SELECT (kind, url, host, port, interval_seconds, timeout_seconds, options)
+             IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, $9::jsonb) AS probe_changed
+      FROM target WHERE id = $1) AS old
 WHERE id = $1
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
           failure_threshold, recovery_threshold, paused, status, status_changed_at,
