@@ -375,10 +375,12 @@ def guarded_transport(
     limits: httpx.Limits = _DEFAULT_LIMITS,
     local_address: str | None = None,
 ) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose every connection (each redirect hop too) obeys `policy`.
+    """An httpx transport whose every connection (each redirect hop too) obeys `policy`: for
+    notification sends (the HTTP probe connects through `resolve_checked` itself, in
+    uptime_core/probes/http_wire.py).
 
     httpx takes no network backend, so its connection pool is replaced by an equal one that
-    has ours; tests/core/probes/test_address_policy.py fails if an httpx upgrade breaks this.
+    has ours; tests/alerting/test_send_policy.py fails if an httpx upgrade breaks this.
     """
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
     transport._pool = httpcore.AsyncConnectionPool(
