@@ -82,6 +82,10 @@ class Target(SQLModel, table=True):
     __tablename__ = "target"
     __table_args__ = (
         sa.CheckConstraint("interval_seconds > 0", name="interval_positive"),
+        sa.CheckConstraint(
+            "retry_interval_seconds IS NULL OR retry_interval_seconds > 0",
+            name="retry_interval_positive",
+        ),
         sa.CheckConstraint("timeout_seconds > 0", name="timeout_positive"),
         sa.CheckConstraint("port IS NULL OR port BETWEEN 1 AND 65535", name="port_range"),
         sa.CheckConstraint(
@@ -101,6 +105,9 @@ class Target(SQLModel, table=True):
     host: str | None = Field(default=None, sa_type=sa.Text)
     port: int | None = Field(default=None)
     interval_seconds: int = Field(default=60)
+    # The interval of the checks that confirm a change (a failure not yet DOWN, a DOWN target's
+    # passes not yet UP); NULL: least(interval_seconds, 10). Migration 0006.
+    retry_interval_seconds: int | None = Field(default=None)
     timeout_seconds: float = Field(default=10.0)
     # Kind-specific probe settings, validated and normalised by uptime_core.probes.
     options: dict[str, Any] = Field(
