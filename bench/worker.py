@@ -9,12 +9,17 @@ process, as in bench/probes.py), prints:
 - scheduling lag p50/p99 (a check's start minus its slot, from the recorded results) at half
   that load (goal: p99 under 1 s);
 - database statements (round trips) per check, counted by the workers themselves;
+- CPU per recorded check, of the worker processes and of PostgreSQL (all its server processes,
+  from their CPU time over the window; only when the server runs on this machine), the rows
+  written per check (inserted, updated and deleted tuples of every table, from
+  pg_stat_user_tables) and the WAL bytes per check;
 - the highest sustained checks/s with 1, 2 and 4 worker processes.
 
 The database is the embedded PostgreSQL in a temporary directory, unless DATABASE_URL is set.
 Everything shares this machine's cores: the figures are for that whole system.
 
     python bench/worker.py [--duration 10] [--concurrency 200] [--workers 1,2,4]
+                           [--kinds tcp,http] [--flat-only]
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -106,6 +112,60 @@ class Measured:
     statements_per_check: float
     lag_p50: float | None
     lag_p99: float | None
+    worker_cpu_us: float | None = None  # worker CPU per recorded check
+    postgres_cpu_us: float | None = None  # PostgreSQL CPU per recorded check
+    tuples_per_check: float | None = None
+    wal_bytes_per_check: float | None = None
+
+
+def _cpu_seconds(process: psutil.Process, *, reaped: bool = False) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:  # gone
+        return 0.0
+    total = times.user + times.system
+    if reaped:  # children that exited (PostgreSQL's short-lived processes)
+        total += times.children_user + times.children_system
+    return total
+
+
+@dataclass
+class Snapshot:
+    """CPU, tuple and WAL counters at one moment."""
+
+    workers: float
+    postgres: float | None
+    tuples: int
+    wal: int
+
+    @staticmethod
+    async def take(db: asyncpg.Connection, workers: list[int]) -> Snapshot:
+        # Backends flush table statistics at most once a second: over a 10 s window the
+        # lag at both ends roughly cancels.
+        row = await db.fetchrow(
+            """
+            SELECT pg_backend_pid() AS pid,
+                   pg_current_wal_lsn() - '0/0'::pg_lsn AS wal,
+                   (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)
+                    FROM pg_stat_user_tables) AS tuples
+            """
+        )
+        assert row is not None
+        postgres: float | None = None
+        try:
+            postmaster = psutil.Process(row["pid"]).parent()
+        except psutil.Error:
+            postmaster = None  # the server is on another machine
+        if postmaster is not None:
+            postgres = _cpu_seconds(postmaster, reaped=True) + sum(
+                _cpu_seconds(child) for child in postmaster.children()
+            )
+        return Snapshot(
+            workers=sum(_cpu_seconds(psutil.Process(pid)) for pid in workers),
+            postgres=postgres,
+            tuples=int(row["tuples"]),
+            wal=int(row["wal"]),
+        )
 
 
 async def measure(
@@ -120,11 +180,14 @@ async def measure(
             await group.ready()
             await insert_targets(db, specs)
             await asyncio.sleep(WARM_UP_SECONDS)
+            pids = [p.pid for p in group.processes]
             start = await db.fetchval("SELECT now()")
             statements_before = await group.statements()
+            before = await Snapshot.take(db, pids)
             await asyncio.sleep(duration)
             end = await db.fetchval("SELECT now()")
             statements_after = await group.statements()
+            after = await Snapshot.take(db, pids)
         finally:
             group.stop()
         row = await db.fetchrow(
@@ -142,12 +205,25 @@ async def measure(
         await db.close()
     seconds = (end - start).total_seconds()
     checks = row["checks"]
+    per_check = 1 / max(checks, 1)
     return Measured(
         rate=checks / seconds,
-        statements_per_check=(statements_after - statements_before) / max(checks, 1),
+        statements_per_check=(statements_after - statements_before) * per_check,
         lag_p50=row["p50"],
         lag_p99=row["p99"],
+        worker_cpu_us=(after.workers - before.workers) * per_check * 1e6,
+        postgres_cpu_us=(
+            (after.postgres - before.postgres) * per_check * 1e6
+            if after.postgres is not None and before.postgres is not None
+            else None
+        ),
+        tuples_per_check=(after.tuples - before.tuples) * per_check,
+        wal_bytes_per_check=(after.wal - before.wal) * per_check,
     )
+
+
+def _us(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def targets(kind: str, count: int, tcp_port: int, http_port: int) -> list[TargetSpec]:
@@ -179,13 +255,16 @@ async def bench(url: str, args: argparse.Namespace, tcp_port: int, http_port: in
     )
     print()
     print(
-        "| kind | bare loop (checks/s) | 1 worker, flat out (checks/s) | ratio | statements/check |"
+        "| kind | bare loop (checks/s) | 1 worker, flat out (checks/s) | ratio | statements/check "
+        "| CPU µs per check: worker / PostgreSQL | checks per worker core | rows written per check "
+        "| WAL bytes per check |"
     )
     print(
-        "|------|---------------------:|------------------------------:|------:|-----------------:|"
+        "|------|---------------------:|------------------------------:|------:|-----------------:"
+        "|------:|------:|------:|------:|"
     )
     flat_out: dict[str, float] = {}
-    for kind in ("tcp", "http"):
+    for kind in args.kinds:
         bare = await bare_rate(kind, tcp_port, http_port, args)
         # Far more due each second than one process can check: it runs flat out.
         overload = int(bare * 3)
@@ -193,15 +272,20 @@ async def bench(url: str, args: argparse.Namespace, tcp_port: int, http_port: in
             url, targets(kind, overload, tcp_port, http_port), 1, args.concurrency, args.duration
         )
         flat_out[kind] = worker.rate
+        per_core = 1e6 / worker.worker_cpu_us if worker.worker_cpu_us else 0.0
         print(
             f"| {kind} | {bare:,.0f} | {worker.rate:,.0f} | {worker.rate / bare:.2f} "
-            f"| {worker.statements_per_check:.3f} |"
+            f"| {worker.statements_per_check:.3f} "
+            f"| {_us(worker.worker_cpu_us)} / {_us(worker.postgres_cpu_us)} | {per_core:,.0f} "
+            f"| {worker.tuples_per_check or 0:.2f} | {worker.wal_bytes_per_check or 0:,.0f} |"
         )
+    if args.flat_only:
+        return
 
     print()
     print("| kind | load (targets at 1 s) | checks/s | lag p50 | lag p99 | statements/check |")
     print("|------|----------------------:|---------:|--------:|--------:|-----------------:|")
-    for kind in ("tcp", "http"):
+    for kind in args.kinds:
         half = max(1, int(flat_out[kind] / 2))
         run = await measure(
             url, targets(kind, half, tcp_port, http_port), 1, args.concurrency, args.duration
@@ -215,7 +299,7 @@ async def bench(url: str, args: argparse.Namespace, tcp_port: int, http_port: in
     print("| worker processes | tcp checks/s, flat out | statements/check |")
     print("|-----------------:|-----------------------:|-----------------:|")
     for count in args.workers:
-        overload = int(flat_out["tcp"] * 3)
+        overload = int(flat_out.get("tcp", 2000) * 3)
         run = await measure(
             url,
             targets("tcp", overload, tcp_port, http_port),
@@ -232,6 +316,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument(
         "--workers", type=lambda s: [int(n) for n in s.split(",")], default=[1, 2, 4]
+    )
+    parser.add_argument(
+        "--kinds", type=lambda s: s.split(","), default=["tcp", "http"], help="tcp,http"
+    )
+    parser.add_argument(
+        "--flat-only", action="store_true", help="only the first table (1 worker flat out)"
     )
     args = parser.parse_args()
 
