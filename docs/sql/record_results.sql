@@ -15,9 +15,18 @@ WITH input AS (
 ),
 fenced AS (
     SELECT i.*, t.name AS target_name, t.status AS old_status, t.interval_seconds,
+           least(coalesce(t.retry_interval_seconds, 10), t.interval_seconds) AS retry_seconds,
            t.failure_threshold,
            t.recovery_threshold, t.consecutive_failures, t.consecutive_successes,
-           t.streak_started_at, i.status = 'down' AS failed
+           t.streak_started_at, i.status = 'down' AS failed,
+           -- The grid the next regular slot is on: where the run of the confirmation began
+           -- when the target was confirming a change before this check (this check may be a
+           -- confirmation check, between regular slots), else this slot.
+           CASE WHEN CASE WHEN t.status = 'down' THEN t.consecutive_successes > 0
+                          ELSE t.consecutive_failures > 0 END
+                THEN least(coalesce(t.streak_started_at, i.scheduled_for), i.scheduled_for)
+                ELSE i.scheduled_for
+           END AS anchor
     FROM input AS i
     JOIN target AS t ON t.id = i.target_id
     WHERE t.lease_owner = $1
@@ -85,7 +94,14 @@ advanced AS (
                                      ELSE d.successes END,
         streak_started_at = CASE WHEN r.target_id IS NULL THEN t.streak_started_at
                                  ELSE d.streak_start END,
-        next_run_at = d.scheduled_for + make_interval(secs => d.interval_seconds) * greatest(1, floor(extract(epoch FROM now() - d.scheduled_for) / d.interval_seconds)),
+        next_run_at = CASE
+            WHEN (d.new_status = 'pending' OR (d.new_status = 'down' AND NOT d.failed))
+            THEN d.scheduled_for + make_interval(secs => d.retry_seconds) * greatest(
+                1, floor(extract(epoch FROM now() - d.scheduled_for) / d.retry_seconds))
+            ELSE d.anchor + make_interval(secs => d.interval_seconds) * greatest(
+                floor(extract(epoch FROM d.scheduled_for - d.anchor) / d.interval_seconds) + 1,
+                floor(extract(epoch FROM now() - d.anchor) / d.interval_seconds))
+        END,
         lease_owner = NULL,
         lease_expires_at = NULL
     FROM decided AS d

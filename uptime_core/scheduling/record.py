@@ -13,6 +13,14 @@ Slots: the next slot is the previous one plus the interval. When a slot is recor
 one interval after its time, the schedule jumps to the latest slot on the grid not after now;
 the slots in between are never run and count as no data (monitor downtime), never as up or
 down.
+
+Confirmation: while a change is unconfirmed (a failing check has made the target PENDING, or a
+DOWN target's passing checks have not yet reached the recovery threshold) the next check comes
+one *retry interval* after the slot (``retry_interval_seconds``; NULL: the smaller of the
+interval and 10 s) instead of one interval. Once the change is confirmed or its run breaks,
+the schedule returns to the target's grid: the next slot is the first one after the check on
+the grid of the slot where the run began, so confirmation checks are extra checks between
+regular slots and never shift them (docs/architecture.md, "Slots").
 """
 
 from __future__ import annotations
@@ -28,12 +36,32 @@ from uptime_core.maintenance import in_maintenance_sql
 from uptime_core.probes import ProbeResult
 from uptime_core.stats.rollups import rollup_upsert_sql
 
-# The slot after ``slot``: one interval on, or, when that is already more than an interval
-# past, the latest slot on the same grid that is not after now().
-NEXT_SLOT = (
-    "d.scheduled_for + make_interval(secs => d.interval_seconds)"
-    " * greatest(1, floor(extract(epoch FROM now() - d.scheduled_for) / d.interval_seconds))"
-)
+# The retry interval in force: the target's, or by default the smaller of its interval and
+# 10 s; never longer than the interval (the API refuses a longer one; an interval shortened
+# later below a stored retry interval is refused too, but the schedule does not rely on it).
+RETRY_SECONDS = "least(coalesce(t.retry_interval_seconds, 10), t.interval_seconds)"
+
+# Whether a target whose state is ``status`` after a check that ``failed`` is confirming a
+# change: PENDING (failing, not yet DOWN), or DOWN after a pass (recovering, not yet UP).
+CONFIRMING = "({status} = 'pending' OR ({status} = 'down' AND NOT {failed}))"
+
+# The slot after ``d.scheduled_for``.
+#
+# - While confirming a change: one retry interval on, or, when that is already more than a
+#   retry interval past, the latest slot on the retry grid not after now().
+# - Otherwise: the first slot after it on the grid through ``d.anchor`` (the slot itself, or
+#   where the run of a confirmation began when this check ended one), or, when a later slot of
+#   that grid is already past, the latest one not after now(). With the anchor at the slot
+#   this is one interval on, or the latest slot not after now() when that is more than an
+#   interval past.
+NEXT_SLOT = f"""CASE
+            WHEN {CONFIRMING.format(status="d.new_status", failed="d.failed")}
+            THEN d.scheduled_for + make_interval(secs => d.retry_seconds) * greatest(
+                1, floor(extract(epoch FROM now() - d.scheduled_for) / d.retry_seconds))
+            ELSE d.anchor + make_interval(secs => d.interval_seconds) * greatest(
+                floor(extract(epoch FROM d.scheduled_for - d.anchor) / d.interval_seconds) + 1,
+                floor(extract(epoch FROM now() - d.anchor) / d.interval_seconds))
+        END"""
 
 RECORD_RESULTS = f"""
 WITH input AS (
@@ -47,9 +75,18 @@ WITH input AS (
 ),
 fenced AS (
     SELECT i.*, t.name AS target_name, t.status AS old_status, t.interval_seconds,
+           {RETRY_SECONDS} AS retry_seconds,
            t.failure_threshold,
            t.recovery_threshold, t.consecutive_failures, t.consecutive_successes,
-           t.streak_started_at, i.status = 'down' AS failed
+           t.streak_started_at, i.status = 'down' AS failed,
+           -- The grid the next regular slot is on: where the run of the confirmation began
+           -- when the target was confirming a change before this check (this check may be a
+           -- confirmation check, between regular slots), else this slot.
+           CASE WHEN CASE WHEN t.status = 'down' THEN t.consecutive_successes > 0
+                          ELSE t.consecutive_failures > 0 END
+                THEN least(coalesce(t.streak_started_at, i.scheduled_for), i.scheduled_for)
+                ELSE i.scheduled_for
+           END AS anchor
     FROM input AS i
     JOIN target AS t ON t.id = i.target_id
     WHERE t.lease_owner = $1
