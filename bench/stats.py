@@ -37,7 +37,7 @@ from tests.support.postgres import benchmark_database
 from uptime_core.enums import UptimeWindow
 from uptime_core.retention import create_partition_sql
 from uptime_core.runtime.db import STATEMENT_CACHE_BYTES, libpq_url
-from uptime_core.stats.rollups import rollup_upsert_sql
+from uptime_core.stats.rollups import histogram_upsert_sql, rollup_upsert_sql
 from uptime_core.stats.uptime import Range, Uptime, Window, uptime_for_targets
 
 # One day of synthetic checks for every target: 0.5 % down, latency log-normal around 60 ms.
@@ -80,9 +80,14 @@ async def seed(db: asyncpg.Connection, targets: int, days: int, raw_days: int) -
                 " AS c"
             )
         else:
-            source = f"({checks}) AS c"
+            # Drawn once: the counts and the histograms must describe the same checks.
+            await db.execute("DROP TABLE IF EXISTS day_of_checks")
+            await db.execute(f"CREATE TEMP TABLE day_of_checks AS {checks}")
+            source = "day_of_checks AS c"
         await db.execute(rollup_upsert_sql("hour", source))
+        await db.execute(histogram_upsert_sql("hour", source))
         await db.execute(rollup_upsert_sql("day", source))
+        await db.execute(histogram_upsert_sql("day", source))
         print(f"  seeded {day} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     await db.execute("VACUUM ANALYZE")
 

@@ -41,7 +41,7 @@ from tests.support.postgres import benchmark_database
 from tests.support.processes import WorkerProcess
 from uptime_core.retention import create_partition_sql
 from uptime_core.runtime.db import libpq_url
-from uptime_core.stats.rollups import rollup_upsert_sql
+from uptime_core.stats.rollups import histogram_upsert_sql, rollup_upsert_sql
 
 # One day of one check a minute for every target: 0.5 % down, latency log-normal around 2 ms
 # (what a loopback TCP connect takes), ending before now (the worker's own results follow).
@@ -75,7 +75,9 @@ async def seed_history(db: asyncpg.Connection, days: int) -> None:
             " AS c"
         )
         await db.execute(rollup_upsert_sql("hour", source))
+        await db.execute(histogram_upsert_sql("hour", source))
         await db.execute(rollup_upsert_sql("day", source))
+        await db.execute(histogram_upsert_sql("day", source))
     await db.execute("VACUUM ANALYZE")
 
 

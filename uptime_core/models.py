@@ -34,7 +34,6 @@ from uptime_core.enums import (
     ProbeKind,
     TargetStatus,
 )
-from uptime_core.stats.histogram import HISTOGRAM_COLUMNS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -197,18 +196,32 @@ def _rollup_table(name: str, period: str) -> sa.Table:
         sa.Column("latency_sum", sa.Float, nullable=False),
         sa.Column("latency_min", sa.Float, nullable=True),
         sa.Column("latency_max", sa.Float, nullable=True),
-        # The latency histogram, one column per bucket (see uptime_core/stats/histogram.py):
-        # summing a window is then a plain aggregate per column, much faster than adding arrays.
-        *(
-            sa.Column(column, sa.Integer, nullable=False, server_default="0")
-            for column in HISTOGRAM_COLUMNS
+        comment=f"Check counts and latency totals per target and {period} (UTC).",
+    )
+
+
+def _histogram_table(name: str, period: str) -> sa.Table:
+    return sa.Table(
+        name,
+        SQLModel.metadata,
+        sa.Column(
+            "target_id",
+            sa.BigInteger,
+            sa.ForeignKey("target.id", ondelete="CASCADE"),
+            primary_key=True,
         ),
-        comment=f"Check counts, latency and its histogram per target and {period} (UTC).",
+        sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
+        # 0 .. HISTOGRAM_BUCKETS-1 (uptime_core/stats/histogram.py); only non-empty buckets.
+        sa.Column("bucket", sa.SmallInteger, primary_key=True),
+        sa.Column("checks", sa.Integer, nullable=False),
+        comment=f"Checks per latency histogram bucket, target and {period} (UTC).",
     )
 
 
 check_rollup_hourly = _rollup_table("check_rollup_hourly", "hour")
 check_rollup_daily = _rollup_table("check_rollup_daily", "day")
+check_histogram_hourly = _histogram_table("check_histogram_hourly", "hour")
+check_histogram_daily = _histogram_table("check_histogram_daily", "day")
 
 
 class Incident(SQLModel, table=True):

@@ -122,8 +122,8 @@ def upgrade() -> None:
 
     rollup_table("check_rollup_hourly")
     rollup_table("check_rollup_daily")
-    op.execute(rollup_upsert_sql("hour", "check_result"))
-    op.execute(rollup_upsert_sql("day", "check_result"))
+    op.execute(rollup_upsert_sql("hour", "check_result", histogram_columns=True))
+    op.execute(rollup_upsert_sql("day", "check_result", histogram_columns=True))
 
 
 def downgrade() -> None:

@@ -106,20 +106,6 @@ totals AS (
     FROM parts AS p JOIN covers AS c ON c.id = p.id
     GROUP BY c.n, p.target_id
 ),
-summed AS (
-    SELECT c.n, x.target_id, ARRAY[sum(x.h00), sum(x.h01), sum(x.h02), sum(x.h03), sum(x.h04), sum(x.h05), sum(x.h06), sum(x.h07), sum(x.h08), sum(x.h09), sum(x.h10), sum(x.h11), sum(x.h12), sum(x.h13), sum(x.h14), sum(x.h15), sum(x.h16), sum(x.h17), sum(x.h18), sum(x.h19), sum(x.h20), sum(x.h21), sum(x.h22), sum(x.h23), sum(x.h24), sum(x.h25), sum(x.h26), sum(x.h27), sum(x.h28), sum(x.h29), sum(x.h30), sum(x.h31), sum(x.h32), sum(x.h33), sum(x.h34), sum(x.h35), sum(x.h36), sum(x.h37), sum(x.h38), sum(x.h39), sum(x.h40), sum(x.h41), sum(x.h42), sum(x.h43), sum(x.h44), sum(x.h45), sum(x.h46), sum(x.h47), sum(x.h48), sum(x.h49), sum(x.h50), sum(x.h51), sum(x.h52), sum(x.h53), sum(x.h54), sum(x.h55), sum(x.h56), sum(x.h57), sum(x.h58), sum(x.h59)] AS histogram
-    FROM (
-        SELECT s.id, x.target_id, x.h00, x.h01, x.h02, x.h03, x.h04, x.h05, x.h06, x.h07, x.h08, x.h09, x.h10, x.h11, x.h12, x.h13, x.h14, x.h15, x.h16, x.h17, x.h18, x.h19, x.h20, x.h21, x.h22, x.h23, x.h24, x.h25, x.h26, x.h27, x.h28, x.h29, x.h30, x.h31, x.h32, x.h33, x.h34, x.h35, x.h36, x.h37, x.h38, x.h39, x.h40, x.h41, x.h42, x.h43, x.h44, x.h45, x.h46, x.h47, x.h48, x.h49, x.h50, x.h51, x.h52, x.h53, x.h54, x.h55, x.h56, x.h57, x.h58, x.h59
-        FROM segment AS s JOIN check_rollup_hourly AS x
-          ON s.source = 'hour' AND s.want_histogram AND x.target_id = ANY($1::bigint[])
-         AND x.bucket_start >= s.lo AND x.bucket_start < s.hi UNION ALL
-        SELECT s.id, x.target_id, x.h00, x.h01, x.h02, x.h03, x.h04, x.h05, x.h06, x.h07, x.h08, x.h09, x.h10, x.h11, x.h12, x.h13, x.h14, x.h15, x.h16, x.h17, x.h18, x.h19, x.h20, x.h21, x.h22, x.h23, x.h24, x.h25, x.h26, x.h27, x.h28, x.h29, x.h30, x.h31, x.h32, x.h33, x.h34, x.h35, x.h36, x.h37, x.h38, x.h39, x.h40, x.h41, x.h42, x.h43, x.h44, x.h45, x.h46, x.h47, x.h48, x.h49, x.h50, x.h51, x.h52, x.h53, x.h54, x.h55, x.h56, x.h57, x.h58, x.h59
-        FROM segment AS s JOIN check_rollup_daily AS x
-          ON s.source = 'day' AND s.want_histogram AND x.target_id = ANY($1::bigint[])
-         AND x.bucket_start >= s.lo AND x.bucket_start < s.hi) AS x
-    JOIN covers AS c ON c.id = x.id AND c.want_percentiles
-    GROUP BY c.n, x.target_id
-),
 histogram AS (
     SELECT n, target_id, b, sum(c)::float8 AS c
     FROM (
@@ -127,9 +113,17 @@ histogram AS (
         FROM raw AS r JOIN covers AS c ON c.id = r.id AND c.want_percentiles
         WHERE r.bucket IS NOT NULL
         UNION ALL
-        SELECT s.n, s.target_id, e.b - 1, e.c
-        FROM summed AS s CROSS JOIN LATERAL unnest(s.histogram) WITH ORDINALITY AS e(c, b)
-        WHERE e.c > 0
+        SELECT c.n, x.target_id, x.bucket, x.checks
+        FROM (
+        SELECT s.id, x.target_id, x.bucket, x.checks
+        FROM segment AS s JOIN check_histogram_hourly AS x
+          ON s.source = 'hour' AND s.want_histogram AND x.target_id = ANY($1::bigint[])
+         AND x.bucket_start >= s.lo AND x.bucket_start < s.hi UNION ALL
+        SELECT s.id, x.target_id, x.bucket, x.checks
+        FROM segment AS s JOIN check_histogram_daily AS x
+          ON s.source = 'day' AND s.want_histogram AND x.target_id = ANY($1::bigint[])
+         AND x.bucket_start >= s.lo AND x.bucket_start < s.hi) AS x
+        JOIN covers AS c ON c.id = x.id AND c.want_percentiles
     ) AS h
     GROUP BY n, target_id, b
 ),

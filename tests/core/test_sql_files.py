@@ -19,7 +19,7 @@ from uptime_core.scheduling.claim import FIRST_SLOT, ClaimedSlot
 from uptime_core.scheduling.record import RECORD_RESULTS
 from uptime_core.sql import SqlFileError, parse, queries
 from uptime_core.sql.printed import STATEMENTS, printed
-from uptime_core.stats.rollups import ROLLUP_TABLES, rebuild_upsert_sql
+from uptime_core.stats.rollups import HISTOGRAM_TABLES, ROLLUP_TABLES, rebuild_upsert_sql
 from uptime_core.stats.series import SERIES_SQL
 from uptime_core.stats.uptime import UPTIME_SQL
 from uptime_core.targets import TargetRow
@@ -106,6 +106,10 @@ async def test_every_statement_parses_and_returns_its_rows_columns(db: asyncpg.C
     async with db.transaction():
         for period, table in ROLLUP_TABLES.items():
             await db.execute(f"CREATE TEMP TABLE fresh_{period} (LIKE {table}) ON COMMIT DROP")
+            await db.execute(
+                f"CREATE TEMP TABLE fresh_histogram_{period} "
+                f"(LIKE {HISTOGRAM_TABLES[period]}) ON COMMIT DROP"
+            )
         composed = {
             "RECORD_RESULTS": RECORD_RESULTS,
             "UPTIME_SQL": UPTIME_SQL,

@@ -276,13 +276,16 @@ async def test_rollups_equal_a_recomputation_from_raw(
     assert [(r.period, r.differed) for r in reports] == [("hour", 0), ("day", 0)]
     assert [r.buckets for r in reports] == [48, 2]
 
-    # A damaged rollup is found and repaired.
+    # A damaged rollup or histogram is found and repaired.
+    await db.execute("UPDATE check_rollup_hourly SET up = up + 1 WHERE bucket_start = $1", start)
     await db.execute(
-        "UPDATE check_rollup_hourly SET up = up + 1, h10 = h10 + 1 WHERE bucket_start = $1", start
+        "UPDATE check_histogram_hourly SET checks = checks + 1 WHERE bucket_start = $1"
+        " AND bucket = (SELECT min(bucket) FROM check_histogram_hourly WHERE bucket_start = $1)",
+        start + timedelta(hours=1),
     )
     await db.execute("DELETE FROM check_rollup_daily WHERE bucket_start = $1", start)
     reports = await rebuild_rollups(db, start)
-    assert [(r.period, r.differed) for r in reports] == [("hour", 1), ("day", 1)]
+    assert [(r.period, r.differed) for r in reports] == [("hour", 2), ("day", 1)]
     reports = await rebuild_rollups(db, start)
     assert [r.differed for r in reports] == [0, 0]
 

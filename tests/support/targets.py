@@ -11,7 +11,7 @@ import asyncpg
 
 from uptime_core.retention import create_partition_sql
 from uptime_core.scheduling.claim import FIRST_SLOT
-from uptime_core.stats.rollups import rollup_upsert_sql
+from uptime_core.stats.rollups import rollup_ctes
 
 
 @dataclass
@@ -81,8 +81,7 @@ async def record_history(
             ON CONFLICT DO NOTHING
             RETURNING target_id, scheduled_for, status, latency_ms
         ),
-        hourly AS ({rollup_upsert_sql("hour", "recorded")}),
-        daily AS ({rollup_upsert_sql("day", "recorded")})
+        {rollup_ctes("recorded", maintenance=False)}
         SELECT count(*) FROM recorded
         """,
         target_id,

@@ -34,7 +34,7 @@ from uptime_core.alerting.outbox import OUTBOX_CTES
 from uptime_core.events import EVENTS_CHANNEL
 from uptime_core.maintenance import in_maintenance_sql
 from uptime_core.probes import ProbeResult
-from uptime_core.stats.rollups import rollup_upsert_sql
+from uptime_core.stats.rollups import rollup_ctes
 
 # The retry interval in force: the target's, or by default the smaller of its interval and
 # 10 s; never longer than the interval (the API refuses a longer one; an interval shortened
@@ -150,8 +150,7 @@ advanced AS (
     RETURNING t.id, t.next_run_at
 ),
 -- Checks inside a maintenance window count as maintenance, neither up nor down.
-hourly AS ({rollup_upsert_sql("hour", "recorded", maintenance=True)}),
-daily AS ({rollup_upsert_sql("day", "recorded", maintenance=True)}),
+{rollup_ctes("recorded")},
 opened AS (
     -- Back-dated to the first failing check of the run that confirmed the outage.
     INSERT INTO incident (target_id, started_at, cause)

@@ -9,4 +9,5 @@ SET LOCAL plan_cache_mode = force_generic_plan
 
 -- lock_rollups --
 -- Hold off the record statement's rollup upserts while a rebuild replaces the rollups.
-LOCK TABLE check_rollup_hourly, check_rollup_daily IN SHARE ROW EXCLUSIVE MODE
+LOCK TABLE check_rollup_hourly, check_rollup_daily, check_histogram_hourly, check_histogram_daily
+    IN SHARE ROW EXCLUSIVE MODE

@@ -1,7 +1,8 @@
-"""The latency histogram: 60 log-spaced buckets from 0.5 ms to 30 s, stored as the columns
-``h00`` .. ``h59`` of both rollup tables, and the SQL that places a percentile inside its
-bucket. The floor of the statistics: ``models``, ``rollups``, ``uptime`` and ``series`` all
-import it, and it imports nothing of ours.
+"""The latency histogram: 60 log-spaced buckets from 0.5 ms to 30 s, stored as one row per
+target, period and non-empty bucket in ``check_histogram_hourly`` and ``check_histogram_daily``
+(migration 0007; until then the columns ``h00`` .. ``h59`` of both rollup tables), and the SQL
+that places a percentile inside its bucket. The floor of the statistics: ``models``,
+``rollups``, ``uptime`` and ``series`` all import it, and it imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ HISTOGRAM_LOW_MS = 0.5
 HISTOGRAM_HIGH_MS = 30_000.0
 _INNER = HISTOGRAM_BUCKETS - 2
 _RATIO = (HISTOGRAM_HIGH_MS / HISTOGRAM_LOW_MS) ** (1 / _INNER)
+# The rollup tables' histogram columns from migration 0003 to 0007 (the migrations use them).
 HISTOGRAM_COLUMNS = [f"h{i:02d}" for i in range(HISTOGRAM_BUCKETS)]
 
 
@@ -36,8 +38,6 @@ def bucket_bounds(index: int) -> tuple[float, float]:
 
 
 _LAST = HISTOGRAM_BUCKETS - 1
-HISTOGRAM_SUMS = ", ".join(f"sum(x.{c})" for c in HISTOGRAM_COLUMNS)
-HISTOGRAM_LIST = ", ".join(f"x.{c}" for c in HISTOGRAM_COLUMNS)
 
 
 def percentile_ctes(

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from uptime_core.enums import UptimeWindow
-from uptime_core.stats.histogram import HISTOGRAM_COLUMNS, bucket_sql, percentile_ctes
-from uptime_core.stats.rollups import ROLLUP_TABLES
+from uptime_core.stats.histogram import bucket_sql, percentile_ctes
+from uptime_core.stats.rollups import HISTOGRAM_TABLES, ROLLUP_TABLES
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,8 @@ hist AS (
     SELECT start, b, count(*)::float8 AS c FROM raw WHERE b IS NOT NULL GROUP BY start, b
 )"""
 
-_UNNEST_HISTOGRAM = ", ".join(f"({i}, x.{c})" for i, c in enumerate(HISTOGRAM_COLUMNS))
 
-
-def _rollup_source(table: str) -> str:
+def _rollup_source(table: str, histogram: str) -> str:
     return f"""
 rollup AS (
     SELECT date_bin(p.width, x.bucket_start, timestamptz 'epoch') AS start, x.*
@@ -103,10 +101,11 @@ totals AS (
     FROM rollup GROUP BY start
 ),
 hist AS (
-    SELECT x.start, h.b, sum(h.c)::float8 AS c
-    FROM rollup AS x CROSS JOIN LATERAL (VALUES {_UNNEST_HISTOGRAM}) AS h(b, c)
-    WHERE h.c > 0
-    GROUP BY x.start, h.b
+    SELECT date_bin(p.width, x.bucket_start, timestamptz 'epoch') AS start, x.bucket AS b,
+           sum(x.checks)::float8 AS c
+    FROM params AS p JOIN {histogram} AS x
+      ON x.target_id = $1 AND x.bucket_start >= p.lo AND x.bucket_start < p.hi
+    GROUP BY 1, 2
 )"""
 
 
@@ -127,7 +126,7 @@ ORDER BY pt.start
 SERIES_SQL = {
     "raw": f"WITH {_POINTS},{_RAW},{_PERCENTILES}",
     **{
-        period: f"WITH {_POINTS},{_rollup_source(table)},{_PERCENTILES}"
+        period: f"WITH {_POINTS},{_rollup_source(table, HISTOGRAM_TABLES[period])},{_PERCENTILES}"
         for period, table in ROLLUP_TABLES.items()
     },
 }

@@ -36,13 +36,8 @@ import asyncpg
 from uptime_core.enums import UptimeWindow
 from uptime_core.maintenance import maintenance_ranges_sql
 from uptime_core.sql import queries
-from uptime_core.stats.histogram import (
-    HISTOGRAM_LIST,
-    HISTOGRAM_SUMS,
-    bucket_sql,
-    percentile_ctes,
-)
-from uptime_core.stats.rollups import ROLLUP_TABLES
+from uptime_core.stats.histogram import bucket_sql, percentile_ctes
+from uptime_core.stats.rollups import HISTOGRAM_TABLES, ROLLUP_TABLES
 
 
 @dataclass(frozen=True)
@@ -83,16 +78,18 @@ class Uptime:
 
 
 def _rollup_rows(columns: str, *, histogram: bool) -> str:
-    """Rows of both rollup tables inside the segments that read them (only those that want a
-    histogram, if ``histogram``), with the segment's id."""
+    """Rows of both rollup tables (of both histogram tables, if ``histogram``: only in the
+    segments that want a histogram) inside the segments that read them, with the segment's
+    id."""
     wanted = "AND s.want_histogram" if histogram else ""
+    tables = HISTOGRAM_TABLES if histogram else ROLLUP_TABLES
     return " UNION ALL ".join(
         f"""
         SELECT s.id, x.target_id, {columns}
         FROM segment AS s JOIN {table} AS x
           ON s.source = '{source}' {wanted} AND x.target_id = ANY($1::bigint[])
          AND x.bucket_start >= s.lo AND x.bucket_start < s.hi"""
-        for source, table in ROLLUP_TABLES.items()
+        for source, table in tables.items()
     )
 
 
@@ -107,10 +104,9 @@ def _rollup_rows(columns: str, *, histogram: bool) -> str:
 # starts or ends, so that each piece is read once however many windows cover it (24 h, 7 d and
 # 30 d share today, 7 d and 30 d the six days before). covers: which windows cover a segment.
 # raw: raw results per segment, target and histogram bucket. parts, totals: counts and latency
-# per window and target. summed: the rollups' histograms summed per window and target, where
-# the window wants percentiles. histogram: the non-empty buckets per window and target, one
-# row each. running, quantile, interpolated: each percentile placed in its bucket (see
-# percentile_ctes).
+# per window and target. histogram: the non-empty buckets per window and target, one row
+# each, from raw results and the histogram tables, where the window wants percentiles.
+# running, quantile, interpolated: each percentile placed in its bucket (see percentile_ctes).
 UPTIME_SQL = f"""
 WITH given AS (
     SELECT n, want_percentiles,
@@ -214,12 +210,6 @@ totals AS (
     FROM parts AS p JOIN covers AS c ON c.id = p.id
     GROUP BY c.n, p.target_id
 ),
-summed AS (
-    SELECT c.n, x.target_id, ARRAY[{HISTOGRAM_SUMS}] AS histogram
-    FROM ({_rollup_rows(HISTOGRAM_LIST, histogram=True)}) AS x
-    JOIN covers AS c ON c.id = x.id AND c.want_percentiles
-    GROUP BY c.n, x.target_id
-),
 histogram AS (
     SELECT n, target_id, b, sum(c)::float8 AS c
     FROM (
@@ -227,9 +217,9 @@ histogram AS (
         FROM raw AS r JOIN covers AS c ON c.id = r.id AND c.want_percentiles
         WHERE r.bucket IS NOT NULL
         UNION ALL
-        SELECT s.n, s.target_id, e.b - 1, e.c
-        FROM summed AS s CROSS JOIN LATERAL unnest(s.histogram) WITH ORDINALITY AS e(c, b)
-        WHERE e.c > 0
+        SELECT c.n, x.target_id, x.bucket, x.checks
+        FROM ({_rollup_rows("x.bucket, x.checks", histogram=True)}) AS x
+        JOIN covers AS c ON c.id = x.id AND c.want_percentiles
     ) AS h
     GROUP BY n, target_id, b
 ),
