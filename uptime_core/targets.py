@@ -44,6 +44,7 @@ class TargetRow:
     options: dict[str, Any]
     failure_threshold: int
     recovery_threshold: int
+    retry_interval_seconds: int | None  # None: the default (effective_retry_interval_seconds)
     paused: bool
     status: str
     status_changed_at: datetime | None
@@ -67,6 +68,23 @@ class TargetFields:
     recovery_threshold: int = 2
     options: dict[str, Any] | None = None
     key: str | None = None  # None: derived from the name when created (uptime_core/keys.py)
+    # The interval of the checks that confirm a change; None: the default (see below).
+    retry_interval_seconds: int | None = None
+
+
+DEFAULT_RETRY_INTERVAL_SECONDS = 10
+
+
+def effective_retry_interval_seconds(
+    interval_seconds: int, retry_interval_seconds: int | None
+) -> int:
+    """The retry interval in force: the one set, or by default the smaller of the interval
+    and 10 s; never longer than the interval (as the record statement computes it,
+    ``uptime_core.scheduling.record.RETRY_SECONDS``)."""
+    chosen = (
+        DEFAULT_RETRY_INTERVAL_SECONDS if retry_interval_seconds is None else retry_interval_seconds
+    )
+    return min(chosen, interval_seconds)
 
 
 def validate(fields: TargetFields) -> TargetFields:
@@ -80,6 +98,15 @@ def validate(fields: TargetFields) -> TargetFields:
         errors.append(FieldError("name", f"must be at most {MAX_NAME_LENGTH} characters"))
     if fields.interval_seconds > MAX_INTERVAL_SECONDS:
         errors.append(FieldError("intervalSeconds", f"must be at most {MAX_INTERVAL_SECONDS}"))
+    retry = fields.retry_interval_seconds
+    if retry is not None and not 1 <= retry <= max(1, fields.interval_seconds):
+        errors.append(
+            FieldError(
+                "retryIntervalSeconds",
+                f"must be from 1 to the interval ({fields.interval_seconds}), or null for the "
+                "default (the smaller of the interval and 10)",
+            )
+        )
     for field, value in (
         ("failureThreshold", fields.failure_threshold),
         ("recoveryThreshold", fields.recovery_threshold),
@@ -113,6 +140,7 @@ def validate(fields: TargetFields) -> TargetFields:
         recovery_threshold=fields.recovery_threshold,
         options=settings.options,
         key=fields.key,
+        retry_interval_seconds=fields.retry_interval_seconds,
     )
 
 
@@ -145,6 +173,7 @@ async def _insert(connection: asyncpg.Connection | asyncpg.Pool, valid: TargetFi
         valid.failure_threshold,
         valid.recovery_threshold,
         valid.key,
+        valid.retry_interval_seconds,
     )
     assert row is not None
     return row
@@ -281,6 +310,7 @@ async def _update(
             valid.failure_threshold,
             valid.recovery_threshold,
             valid.key,
+            valid.retry_interval_seconds,
         )
         assert updated is not None
         return _target(updated)

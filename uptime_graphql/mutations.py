@@ -68,6 +68,7 @@ _PLAIN_FIELDS = (
     "timeout_seconds",
     "failure_threshold",
     "recovery_threshold",
+    "retry_interval_seconds",
 )
 _REQUIRED = {
     "name",
@@ -114,6 +115,7 @@ class Mutation:
             timeout_seconds=input.timeout_seconds,
             failure_threshold=input.failure_threshold,
             recovery_threshold=input.recovery_threshold,
+            retry_interval_seconds=input.retry_interval_seconds,
             options=targets.merge_options({}, option_changes(_chosen_options(input, kind))),
             key=input.key,
         )

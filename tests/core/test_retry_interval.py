@@ -12,11 +12,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import asyncpg
+import pytest
 
 from tests.core.test_scheduling import DOWN, UP, claim, db_now, due_at, new_target, outcome
+from uptime_core.configuration.document import parse_document
 from uptime_core.probes import ProbeResult
 from uptime_core.scheduling.record import record_results
 from uptime_core.stats.uptime import Range, uptime_for_targets
+from uptime_core.validation import InvalidFields
 
 SECONDS = [timedelta(seconds=n) for n in range(200)]
 
@@ -135,7 +138,9 @@ async def test_confirmation_checks_count_as_checks_and_coverage_stays_at_most_1(
     target_id = await target_at(db, retry=10)
     now = await db_now(db)
     start = now - SECONDS[119]
-    await db.execute("UPDATE target SET created_at = $2 WHERE id = $1", target_id, now - SECONDS[120])
+    await db.execute(
+        "UPDATE target SET created_at = $2 WHERE id = $1", target_id, now - SECONDS[120]
+    )
     # Two regular slots (start, start + 60 s), each with its confirmation check 10 s later.
     for offset, result in ((0, DOWN), (10, DOWN), (60, UP), (70, UP)):
         await due_at(db, target_id, start + SECONDS[offset])
@@ -147,3 +152,18 @@ async def test_confirmation_checks_count_as_checks_and_coverage_stays_at_most_1(
     # Two slots expected in the window, four checks recorded: coverage 1, not 2.
     assert (answer.checks, answer.failures, answer.ratio) == (4, 2, 0.5)
     assert answer.coverage == 1.0
+
+
+def test_a_document_sets_the_retry_interval() -> None:
+    target = {"key": "api", "kind": "http", "url": "https://api.example/", "intervalSeconds": 60}
+    document = parse_document(
+        {"targets": [target, {**target, "key": "fast", "retryIntervalSeconds": 15}]}, {}
+    )
+    assert [t.fields.retry_interval_seconds for t in document.targets] == [None, 15]
+    snake = parse_document({"targets": [{**target, "retry_interval_seconds": 5}]}, {})
+    assert snake.targets[0].fields.retry_interval_seconds == 5
+    with pytest.raises(InvalidFields) as raised:
+        parse_document({"targets": [{**target, "retryIntervalSeconds": 61}]}, {})
+    [problem] = raised.value.errors
+    assert problem.field == "targets[0].retryIntervalSeconds"
+    assert "from 1 to the interval (60)" in problem.message

@@ -262,6 +262,7 @@ def _target(file: _File, prefix: list[str | int], spec: TargetSpec) -> None:
         timeout_seconds=spec.timeout_seconds,
         failure_threshold=spec.failure_threshold,
         recovery_threshold=spec.recovery_threshold,
+        retry_interval_seconds=spec.retry_interval_seconds,
         options=_dump(settings[kind], by_alias=True),
         key=spec.key,
     )

@@ -131,6 +131,12 @@ class TargetSpec(Spec):
     recovery_threshold: int = Field(
         default=2, description="Passed checks in a row before UP again (1 to 100, default 2)."
     )
+    retry_interval_seconds: int | None = Field(
+        default=None,
+        description="Check this often while confirming a change (after a failure not yet DOWN, "
+        "after a pass of a DOWN target not yet UP): 1 to the interval; default the smaller of "
+        "the interval and 10.",
+    )
     http: HttpOptionsSpec | None = None
     tcp: TcpOptionsSpec | None = None
     icmp: IcmpOptionsSpec | None = None

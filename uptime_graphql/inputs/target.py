@@ -142,6 +142,13 @@ class CreateTargetInput:
     timeout_seconds: float = 10.0
     failure_threshold: int = 2
     recovery_threshold: int = 2
+    retry_interval_seconds: int | None = strawberry.field(
+        default=None,
+        description="The interval of the checks that confirm a change: after a failure that "
+        "has not (yet) made the target DOWN, and after a pass of a DOWN target short of the "
+        "recovery threshold. 1 to intervalSeconds; null: the default, the smaller of "
+        "intervalSeconds and 10.",
+    )
     http: HttpOptionsInput | None = None
     tcp: TcpOptionsInput | None = None
     icmp: IcmpOptionsInput | None = None
@@ -164,6 +171,9 @@ class UpdateTargetInput:
     timeout_seconds: float | None = strawberry.UNSET
     failure_threshold: int | None = strawberry.UNSET
     recovery_threshold: int | None = strawberry.UNSET
+    retry_interval_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="null: back to the default."
+    )
     http: HttpOptionsInput | None = strawberry.UNSET
     tcp: TcpOptionsInput | None = strawberry.UNSET
     icmp: IcmpOptionsInput | None = strawberry.UNSET

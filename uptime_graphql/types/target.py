@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from uptime_core.history import checks_page, incidents_page
 from uptime_core.probes.validation import redact_password
 from uptime_core.stats import series
-from uptime_core.targets import TargetRow
+from uptime_core.targets import TargetRow, effective_retry_interval_seconds
 from uptime_graphql.errors import bad_input
 from uptime_graphql.loaders import loaded
 from uptime_graphql.types.check import Check, CheckConnection
@@ -133,11 +133,25 @@ class Target(Node):
     timeout_seconds: float
     failure_threshold: int
     recovery_threshold: int
+    retry_interval_seconds: int | None = strawberry.field(
+        description="As set: the interval of the checks that confirm a change (after a "
+        "failure not yet DOWN, after a pass of a DOWN target not yet UP); null: the default. "
+        "effectiveRetryIntervalSeconds is the one in force."
+    )
     paused: bool
     status: TargetStatus
     status_changed_at: datetime | None
     created_at: datetime
     row: strawberry.Private[TargetRow]
+
+    @strawberry.field(
+        description="The retry interval in force: retryIntervalSeconds, or by default the "
+        "smaller of intervalSeconds and 10."
+    )
+    def effective_retry_interval_seconds(self) -> int:
+        return effective_retry_interval_seconds(
+            self.row.interval_seconds, self.row.retry_interval_seconds
+        )
 
     @strawberry.field(description="HTTP options (HTTP targets only).")
     def http(self) -> HttpOptions | None:
@@ -239,6 +253,7 @@ class Target(Node):
             timeout_seconds=row.timeout_seconds,
             failure_threshold=row.failure_threshold,
             recovery_threshold=row.recovery_threshold,
+            retry_interval_seconds=row.retry_interval_seconds,
             paused=row.paused,
             status=TargetStatus(row.status),
             status_changed_at=row.status_changed_at,

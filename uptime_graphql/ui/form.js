@@ -90,6 +90,7 @@ export function renderForm(t) {
         ${text("timeoutSeconds", "Timeout (s)", t?.timeoutSeconds ?? 10, { inputmode: "decimal" })}
         ${text("failureThreshold", "Down after failures", t?.failureThreshold ?? 2, { inputmode: "numeric" })}
         ${text("recoveryThreshold", "Up after passes", t?.recoveryThreshold ?? 2, { inputmode: "numeric" })}
+        ${text("retryIntervalSeconds", "Retry interval (s)", t?.retryIntervalSeconds ?? "", { inputmode: "numeric", hint: "How soon the checks that confirm a change come; empty: the smaller of the interval and 10" })}
       </div>
     </fieldset>
     <fieldset data-kinds="HTTP"><legend>HTTP options</legend>

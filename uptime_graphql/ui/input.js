@@ -15,7 +15,8 @@ function value(form, name) {
 // names no input field), so those are caught here and shown by their field.
 let local = [];
 const WHOLE = new Set([
-  "port", "intervalSeconds", "failureThreshold", "recoveryThreshold", "http.maxRedirects",
+  "port", "intervalSeconds", "failureThreshold", "recoveryThreshold", "retryIntervalSeconds",
+  "http.maxRedirects",
   "http.certExpiryDays", "tcp.certExpiryDays",
 ]);
 
@@ -53,6 +54,7 @@ export function formInput(form, existing) {
     timeoutSeconds: number(form, "timeoutSeconds"),
     failureThreshold: number(form, "failureThreshold"),
     recoveryThreshold: number(form, "recoveryThreshold"),
+    retryIntervalSeconds: number(form, "retryIntervalSeconds"),  // empty: null, the default
   };
   if (kind === "HTTP") {
     input.url = value(form, "url");

@@ -27,7 +27,8 @@ const UPTIME = "ratio coverage checks failures downtimeSeconds latency { p50Ms p
 export const TARGET = `query Target($id: ID!, $window: UptimeWindow!) {
   target(id: $id) {
     id name kind url host port intervalSeconds timeoutSeconds failureThreshold
-    recoveryThreshold paused status statusChangedAt createdAt
+    recoveryThreshold retryIntervalSeconds effectiveRetryIntervalSeconds paused status
+    statusChangedAt createdAt
     http { method headers { name } hasBody acceptedStatusCodes followRedirects maxRedirects
            verifyTls keyword keywordAbsent jsonAssertion { path operator value }
            degradedLatencyMs certExpiryDays ipFamily }

@@ -68,7 +68,8 @@ export async function renderTarget(root, id, stale) {
         </div>
       </div>
       <p class="muted">${t.kind} · ${escape(address(t))} · every ${t.intervalSeconds} s,
-        timeout ${t.timeoutSeconds} s · down after ${t.failureThreshold} failures, up after ${t.recoveryThreshold} passes</p>
+        timeout ${t.timeoutSeconds} s · down after ${t.failureThreshold} failures, up after ${t.recoveryThreshold} passes,
+        confirmed every ${t.effectiveRetryIntervalSeconds} s</p>
       <p id="action-note" role="status" class="muted"></p>
       <div class="cards">${uptimeCard("Last hour", t.hour)}${uptimeCard("24 hours", t.day)}${uptimeCard("7 days", t.week)}${uptimeCard("30 days", t.month)}</div>
       <section aria-labelledby="latency-title">
