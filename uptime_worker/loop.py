@@ -7,9 +7,11 @@
   outside any transaction and stamps its real start. Finished outcomes are recorded in
   batches (gathered for up to 0.1 s), each batch one fenced statement
   (``uptime_core.scheduling``).
-- Polls a little more often than the claim-ahead time (so every slot is claimed before it is
-  due, and a new or changed target is seen within that time), with a little jitter so
-  replicas do not poll in step; claims again at once after a full batch. It holds at most
+- Polls at half the claim-ahead time (so every slot is claimed before it is due, and a new or
+  changed target is seen within that time), with a little jitter so replicas do not poll in
+  step; claims again at once after a full batch. Recording does not bring a claim forward:
+  the worker that recorded a slot would then always take its next one, and one replica would
+  keep every target while the others idle. It holds at most
   twice the concurrency of slots whose time has come (more would only run late: the rest stay
   in the database for other replicas), and of slots waiting for their time about two
   claim-ahead periods of what it has been starting.
@@ -122,7 +124,9 @@ class CheckLoop:
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
         self.ahead = self.settings.worker_claim_ahead_seconds
-        self.poll_seconds = min(MAX_SLEEP_SECONDS, 0.8 * self.ahead)
+        # Polls at half the claim-ahead time: a slot freed (recorded) at least that long
+        # before its time is claimed ahead by some replica's next poll.
+        self.poll_seconds = min(MAX_SLEEP_SECONDS, 0.5 * self.ahead)
         # Claimed slots waiting for their time: a timer each, by target (one slot a target).
         self.waiting: dict[int, tuple[asyncio.TimerHandle, ClaimedSlot]] = {}
         # Slots whose time has come wait here for one of ``concurrency`` runners;
@@ -135,7 +139,6 @@ class CheckLoop:
         self.outcomes: asyncio.Queue[CheckOutcome] = asyncio.Queue()
         self.room = asyncio.Event()
         self.wake_at = 0.0
-        self.wake_changed = asyncio.Event()
         self.clock = DatabaseClock()
         # Room worth a claim when the loop is full: half a batch (or of what can be held).
         self.useful_room = max(1, min(self.batch_size, 2 * self.concurrency) // 2)
@@ -194,13 +197,6 @@ class CheckLoop:
             # When full, wait until a useful batch fits rather than claim one slot at a time.
             await self._sleep(wake_on_room=room < self.useful_room)
 
-    def wake_sooner(self, seconds: float) -> None:
-        """Claim again in ``seconds`` (plus jitter) if that is sooner than planned."""
-        at = time.monotonic() + max(seconds, 0.0) + random.uniform(0, 0.02)
-        if at < self.wake_at:
-            self.wake_at = at
-            self.wake_changed.set()
-
     async def _claim(self, limit: int) -> list[ClaimedSlot]:
         margin = self.settings.worker_lease_margin_seconds
         sent_at = time.monotonic()
@@ -237,10 +233,9 @@ class CheckLoop:
         self.claimed.put_nowait(slot)
 
     async def _sleep(self, *, wake_on_room: bool) -> None:
-        """Until ``wake_at`` (which the recorder may bring forward), a stop, or free room."""
+        """Until ``wake_at``, a stop, or free room."""
         while (remaining := self.wake_at - time.monotonic()) > 0:
-            self.wake_changed.clear()
-            waits = [self.stopping.wait(), self.wake_changed.wait()]
+            waits = [self.stopping.wait()]
             if wake_on_room:
                 waits.append(self.room.wait())
             tasks = [asyncio.ensure_future(w) for w in waits]
@@ -342,8 +337,6 @@ class CheckLoop:
                 "gave up recording %d results while stopping: %s", len(batch), describe_error(error)
             )
             return
-        if done.next_due_in is not None:
-            self.wake_sooner(done.next_due_in - self.ahead)
         self.metrics.record_batch.observe(len(batch))
         self.metrics.recorded.inc(done.recorded)
         self.metrics.fenced.inc(len(batch) - done.recorded)
