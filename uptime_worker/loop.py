@@ -1,9 +1,9 @@
 """Claim → probe → record: the worker's loop.
 
 - Claims ahead: every poll takes, in batches, the slots that fall due within the next
-  ``UPTIME_WORKER_CLAIM_AHEAD_SECONDS`` (leased from their time, not the claim's), and sets a
-  timer on the event loop for each at its slot, on the monotonic clock mapped from the database
-  clock. When a timer fires, the slot goes to one of ``concurrency`` runners, which probes it
+  ``UPTIME_WORKER_CLAIM_AHEAD_SECONDS`` (their leases cover the wait), and sets a timer on the
+  event loop for each at its slot, on the monotonic clock mapped from the database clock.
+  When a timer fires, the slot goes to one of ``concurrency`` runners, which probes it
   outside any transaction and stamps its real start. Finished outcomes are recorded in
   batches (gathered for up to 0.1 s), each batch one fenced statement
   (``uptime_core.scheduling``).
@@ -11,10 +11,10 @@
   changed target is seen within that time), with a little jitter so replicas do not poll in
   step; claims again at once after a full batch. Recording does not bring a claim forward:
   the worker that recorded a slot would then always take its next one, and one replica would
-  keep every target while the others idle. It holds at most
-  twice the concurrency of slots whose time has come (more would only run late: the rest stay
-  in the database for other replicas), and of slots waiting for their time about two
-  claim-ahead periods of what it has been starting.
+  keep every target while the others idle. It holds at most twice the concurrency of slots
+  whose time has come (more would only run late: the rest stay in the database for other
+  replicas), and of slots waiting for their time about two claim-ahead periods of what it has
+  been starting.
 - Times come from the database clock: read at each claim, carried forward by the monotonic
   clock (``DatabaseClock``).
 - A lost database (unreachable, restarting, or unable to write) is retried with exponential
