@@ -44,9 +44,9 @@ changes AS (
     SELECT i.id, i.target_id, 'still_down', i.started_at, i.resolved_at, i.cause,
            d.target_name, d.in_maintenance
     FROM decided AS d
-    JOIN recorded AS r ON r.target_id = d.target_id
     JOIN incident AS i ON i.target_id = d.target_id AND i.resolved_at IS NULL
-    WHERE d.old_status = 'down' AND d.new_status = 'down' AND NOT d.in_maintenance
+    WHERE NOT d.already_recorded
+      AND d.old_status = 'down' AND d.new_status = 'down' AND NOT d.in_maintenance
 ),
 addressed AS (
     SELECT c.*, ch.id AS channel_id, ch.reminder_interval_seconds,
