@@ -54,11 +54,13 @@ def covers_sql(window: str, at: str) -> str:
       END"""
 
 
-def in_maintenance_sql(target_id: str, at: str) -> str:
-    """A boolean SQL expression: the instant ``at`` lies in a window of ``target_id``."""
+def in_maintenance_sql(target_id: str, at: str, windows: str = "maintenance_window") -> str:
+    """A boolean SQL expression: the instant ``at`` lies in a window of ``target_id``.
+    ``windows`` is where the windows are read: the table, or a relation of some of its rows
+    (the record statement reads the windows of its batch's targets once, not once a row)."""
     return f"""EXISTS (
     SELECT 1
-    FROM maintenance_window AS m
+    FROM {windows} AS m
     WHERE {_applies("m", target_id)}
       AND {covers_sql("m", at)})"""
 

@@ -52,6 +52,13 @@ counted AS (
            END AS streak_start
     FROM fenced AS f
 ),
+windows AS MATERIALIZED (
+    -- The maintenance windows that can apply to the batch, read once (usually none): asked
+    -- of the table once a row, the test cost more than everything else of a row together.
+    SELECT m.*
+    FROM maintenance_window AS m
+    WHERE m.target_id IS NULL OR m.target_id = ANY($2::bigint[])
+),
 decided AS (
     SELECT c.*,
            CASE
@@ -63,7 +70,7 @@ decided AS (
            END AS new_status,
            EXISTS (
     SELECT 1
-    FROM maintenance_window AS m
+    FROM windows AS m
     WHERE (m.target_id IS NULL OR m.target_id = c.target_id)
       AND CASE m.kind
           WHEN 'once' THEN (c.scheduled_for) >= m.starts_at AND (c.scheduled_for) < m.ends_at

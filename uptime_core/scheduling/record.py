@@ -112,6 +112,13 @@ counted AS (
            END AS streak_start
     FROM fenced AS f
 ),
+windows AS MATERIALIZED (
+    -- The maintenance windows that can apply to the batch, read once (usually none): asked
+    -- of the table once a row, the test cost more than everything else of a row together.
+    SELECT m.*
+    FROM maintenance_window AS m
+    WHERE m.target_id IS NULL OR m.target_id = ANY($2::bigint[])
+),
 decided AS (
     SELECT c.*,
            CASE
@@ -121,7 +128,7 @@ decided AS (
                WHEN c.old_status = 'down' AND c.successes < c.recovery_threshold THEN 'down'
                ELSE c.status
            END AS new_status,
-           {in_maintenance_sql("c.target_id", "c.scheduled_for")} AS in_maintenance
+           {in_maintenance_sql("c.target_id", "c.scheduled_for", "windows")} AS in_maintenance
     FROM counted AS c
 ),
 recorded AS (
