@@ -5,7 +5,7 @@
   event loop for each at its slot, on the monotonic clock mapped from the database clock.
   When a timer fires, the slot goes to one of ``concurrency`` runners, which probes it
   outside any transaction and stamps its real start. Finished outcomes are recorded in
-  batches (gathered for up to 0.1 s), each batch one fenced statement
+  batches (gathered for up to 0.5 s), each batch one fenced statement
   (``uptime_core.scheduling``).
 - Polls at half the claim-ahead time (so every slot is claimed before it is due, and a new or
   changed target is seen within that time), with a little jitter so replicas do not poll in
@@ -53,8 +53,11 @@ T = TypeVar("T")
 
 # The longest pause between two claims; shorter when the claim-ahead time is.
 MAX_SLEEP_SECONDS = 1.0
-# How long finished checks wait to be recorded together (unless a batch fills first).
-RECORD_GATHER_SECONDS = 0.1
+# How long finished checks wait to be recorded together (unless a batch fills first): a record
+# statement costs PostgreSQL about 1.7 ms however few rows it holds, so at light loads fewer,
+# fuller statements are what saves its CPU (docs/scaling.md). Never more than a quarter of the
+# lease margin, which must also cover the wait.
+RECORD_GATHER_SECONDS = 0.5
 # How long a stopping worker keeps trying to record what it has when the database is away.
 RECORD_GRACE_SECONDS = 10.0
 # How long the clock keeps its best reading (see DatabaseClock).
@@ -123,6 +126,9 @@ class CheckLoop:
         self.worker_id = self.settings.worker_id
         self.concurrency = self.settings.worker_concurrency
         self.batch_size = self.settings.worker_batch_size
+        self.record_gather = min(
+            RECORD_GATHER_SECONDS, self.settings.worker_lease_margin_seconds / 4
+        )
         self.ahead = self.settings.worker_claim_ahead_seconds
         # Polls at half the claim-ahead time: a slot freed (recorded) at least that long
         # before its time is claimed ahead by some replica's next poll.
@@ -136,7 +142,8 @@ class CheckLoop:
         self.outstanding = 0
         self.busy = 0
         self.idle = asyncio.Event()
-        self.outcomes: asyncio.Queue[CheckOutcome] = asyncio.Queue()
+        # Finished checks, each with when it should be recorded by (see RECORD_GATHER_SECONDS).
+        self.outcomes: asyncio.Queue[tuple[CheckOutcome, float]] = asyncio.Queue()
         self.room = asyncio.Event()
         self.wake_at = 0.0
         self.clock = DatabaseClock()
@@ -280,8 +287,13 @@ class CheckLoop:
                 if self.busy == 0:
                     self.idle.set()
             self.metrics.checks.inc(kind=slot.kind, status=result.status.value)
+            # Recorded soon enough that its next slot (one retry interval away at the
+            # soonest) is free to be claimed ahead: a tenth of that, at most the gather time.
+            record_by = asyncio.get_running_loop().time() + min(
+                self.record_gather, slot.next_slot_within / 10
+            )
             self.outcomes.put_nowait(
-                CheckOutcome(slot.id, slot.slot, started_at, finished_at, result)
+                (CheckOutcome(slot.id, slot.slot, started_at, finished_at, result), record_by)
             )
             if 2 * self.concurrency - self.outstanding >= self.useful_room:
                 self.room.set()
@@ -290,10 +302,10 @@ class CheckLoop:
 
     async def _record_forever(self) -> None:
         while True:
-            batch = [await self.outcomes.get()]
+            outcome, gathered = await self.outcomes.get()
+            batch = [outcome]
             # Checks spread over time finish one by one: gather them a moment (unless a
             # batch fills first) rather than pay a statement for each.
-            gathered = asyncio.get_running_loop().time() + RECORD_GATHER_SECONDS
             while len(batch) < self.batch_size:
                 if self.outcomes.empty():
                     remaining = gathered - asyncio.get_running_loop().time()
@@ -301,11 +313,13 @@ class CheckLoop:
                         break
                     try:
                         async with asyncio.timeout(remaining):
-                            batch.append(await self.outcomes.get())
+                            outcome, record_by = await self.outcomes.get()
                     except TimeoutError:
                         break
                 else:
-                    batch.append(self.outcomes.get_nowait())
+                    outcome, record_by = self.outcomes.get_nowait()
+                batch.append(outcome)
+                gathered = min(gathered, record_by)
             try:
                 await self._record(batch)
             except Exception:

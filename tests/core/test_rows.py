@@ -49,6 +49,7 @@ ROWS: list[tuple[type, str, dict[str, str]]] = [
             "slot": "target.next_run_at as claimed",
             "claimed_at": "the database's now() at the claim",
             "lease_expires_at": "the lease the claim just set: never null in its result",
+            "next_slot_within": "the retry interval in force, from retry_interval_seconds",
         },
     ),
     (

@@ -50,6 +50,9 @@ class ClaimedSlot:
     slot: datetime
     claimed_at: datetime
     lease_expires_at: datetime
+    # The soonest the slot after this one can come: the retry interval in force (never longer
+    # than the interval). The worker records a check well before then.
+    next_slot_within: float
 
 
 async def claim_due_targets(
@@ -77,6 +80,7 @@ async def claim_due_targets(
             slot=row["slot"],
             claimed_at=row["claimed_at"],
             lease_expires_at=row["lease_expires_at"],
+            next_slot_within=row["next_slot_within"],
         )
         for row in rows
     ]

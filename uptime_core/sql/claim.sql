@@ -25,7 +25,10 @@ SET lease_owner = $1,
 FROM due
 WHERE t.id = due.id
 RETURNING t.id, t.kind, t.url, t.host, t.port, t.timeout_seconds, t.options,
-          t.next_run_at AS slot, now() AS claimed_at, t.lease_expires_at
+          t.next_run_at AS slot, now() AS claimed_at, t.lease_expires_at,
+          -- The retry interval in force, as the record statement's RETRY_SECONDS has it.
+          least(coalesce(t.retry_interval_seconds, 10), t.interval_seconds)::float8
+              AS next_slot_within
 
 -- release_leases --
 -- Give back the leases of targets $2 that worker $1 holds but will not use.
