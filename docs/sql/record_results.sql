@@ -26,14 +26,7 @@ fenced AS (
                           ELSE t.consecutive_failures > 0 END
                 THEN least(coalesce(t.streak_started_at, i.scheduled_for), i.scheduled_for)
                 ELSE i.scheduled_for
-           END AS anchor,
-           -- Never true while the target is locked and on this slot (a result advances the
-           -- slot in the same transaction); it keeps the state from moving twice should a
-           -- result exist anyway. Asked here, per row, so that nothing below joins the
-           -- inserted rows back to these (a join of two CTEs is planned as nested loops).
-           EXISTS (SELECT 1 FROM check_result AS x
-                   WHERE x.target_id = i.target_id AND x.scheduled_for = i.scheduled_for)
-               AS already_recorded
+           END AS anchor
     FROM input AS i
     JOIN target AS t ON t.id = i.target_id
     WHERE t.lease_owner = $1
@@ -92,7 +85,6 @@ recorded AS (
            d.error_kind, d.message, d.http_status, d.resolved_address, d.tls_expires_at, $1,
            d.in_maintenance
     FROM decided AS d
-    WHERE NOT d.already_recorded
     ON CONFLICT (target_id, scheduled_for) DO NOTHING
     RETURNING target_id, scheduled_for, status, latency_ms, in_maintenance
 ),
@@ -100,15 +92,13 @@ advanced AS (
     -- Every fenced slot advances and frees its lease; the state moves only with a result
     -- recorded.
     UPDATE target AS t
-    SET status = CASE WHEN d.already_recorded THEN t.status ELSE d.new_status END,
-        status_changed_at = CASE WHEN NOT d.already_recorded AND d.new_status <> d.old_status
+    SET status = CASE WHEN d.kept THEN d.new_status ELSE t.status END,
+        status_changed_at = CASE WHEN d.kept AND d.new_status <> d.old_status
                                  THEN now() ELSE t.status_changed_at END,
-        consecutive_failures = CASE WHEN d.already_recorded THEN t.consecutive_failures
-                                    ELSE d.failures END,
-        consecutive_successes = CASE WHEN d.already_recorded THEN t.consecutive_successes
-                                     ELSE d.successes END,
-        streak_started_at = CASE WHEN d.already_recorded THEN t.streak_started_at
-                                 ELSE d.streak_start END,
+        consecutive_failures = CASE WHEN d.kept THEN d.failures ELSE t.consecutive_failures END,
+        consecutive_successes = CASE WHEN d.kept THEN d.successes
+                                     ELSE t.consecutive_successes END,
+        streak_started_at = CASE WHEN d.kept THEN d.streak_start ELSE t.streak_started_at END,
         next_run_at = CASE
             WHEN (d.new_status = 'pending' OR (d.new_status = 'down' AND NOT d.failed))
             THEN d.scheduled_for + make_interval(secs => d.retry_seconds) * greatest(
@@ -119,7 +109,7 @@ advanced AS (
         END,
         lease_owner = NULL,
         lease_expires_at = NULL
-    FROM decided AS d
+    FROM (SELECT d.*, d.target_id IN (SELECT target_id FROM recorded) AS kept FROM decided AS d) AS d
     WHERE t.id = d.target_id
     RETURNING t.id, t.next_run_at
 ),
@@ -199,7 +189,7 @@ opened AS (
     INSERT INTO incident (target_id, started_at, cause)
     SELECT d.target_id, d.streak_start, concat_ws(': ', d.error_kind, d.message)
     FROM decided AS d
-    WHERE NOT d.already_recorded AND d.new_status = 'down' AND d.old_status <> 'down'
+    WHERE d.target_id IN (SELECT target_id FROM recorded) AND d.new_status = 'down' AND d.old_status <> 'down'
     ON CONFLICT DO NOTHING
     RETURNING id, target_id, started_at, resolved_at, cause
 ),
@@ -208,7 +198,7 @@ closed AS (
     UPDATE incident AS i
     SET resolved_at = greatest(d.streak_start, i.started_at)
     FROM decided AS d
-    WHERE NOT d.already_recorded
+    WHERE d.target_id IN (SELECT target_id FROM recorded)
       AND i.target_id = d.target_id
       AND i.resolved_at IS NULL
       AND d.old_status = 'down'
@@ -231,7 +221,7 @@ changes AS (
            d.target_name, d.in_maintenance
     FROM decided AS d
     JOIN incident AS i ON i.target_id = d.target_id AND i.resolved_at IS NULL
-    WHERE NOT d.already_recorded
+    WHERE d.target_id IN (SELECT target_id FROM recorded)
       AND d.old_status = 'down' AND d.new_status = 'down' AND NOT d.in_maintenance
 ),
 addressed AS (
@@ -309,7 +299,7 @@ events AS (
     SELECT json_build_object('changes', json_agg(json_build_array(
                d.target_id, d.old_status, d.new_status, d.scheduled_for)))::text
     FROM decided AS d
-    WHERE NOT d.already_recorded AND d.new_status <> d.old_status
+    WHERE d.target_id IN (SELECT target_id FROM recorded) AND d.new_status <> d.old_status
     HAVING count(*) > 0
 ),
 notified AS (

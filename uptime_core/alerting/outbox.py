@@ -45,7 +45,7 @@ changes AS (
            d.target_name, d.in_maintenance
     FROM decided AS d
     JOIN incident AS i ON i.target_id = d.target_id AND i.resolved_at IS NULL
-    WHERE NOT d.already_recorded
+    WHERE d.target_id IN (SELECT target_id FROM recorded)
       AND d.old_status = 'down' AND d.new_status = 'down' AND NOT d.in_maintenance
 ),
 addressed AS (
