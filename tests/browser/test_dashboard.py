@@ -43,7 +43,7 @@ async def test_add_watch_up_and_down_validate_and_delete(
         await page.get_by_role("link", name="Add target").click()
         await page.get_by_label("Name").fill("local shop")
         await page.get_by_label("URL").fill(peer.url("/ok"))
-        await page.get_by_label("Interval (s)").fill(str(INTERVAL))
+        await page.get_by_label("Interval (s)", exact=True).fill(str(INTERVAL))
         await page.get_by_label("Timeout (s)").fill("1")
         await page.get_by_label("Down after failures").fill(str(FAILURE_THRESHOLD))
         await page.get_by_label("Keyword", exact=True).fill("operational")
@@ -280,12 +280,12 @@ async def test_option_problems_appear_by_their_fields_and_other_kinds_are_added(
     await page.get_by_label("JSON path").fill("$.status")
     await page.get_by_label("Operator").select_option("contains")
     await page.get_by_label("Fail when the keyword is present").check()
-    await page.get_by_label("Interval (s)").fill("often")
+    await page.get_by_label("Interval (s)", exact=True).fill("often")
     await page.get_by_role("button", name="Add target").click()
     # A word where a number goes is caught in the page (GraphQL would name no field).
     interval = page.locator('.field[data-field="intervalSeconds"] .field-error')
     await expect(interval).to_have_text("must be a whole number")
-    await page.get_by_label("Interval (s)").fill("30")
+    await page.get_by_label("Interval (s)", exact=True).fill("30")
     await page.get_by_role("button", name="Add target").click()
     await expect(interval).to_be_hidden()
     # The API's problems with options land by the option's own field.
