@@ -30,8 +30,8 @@ class WorkerMetrics:
         )
         self.lag = self.registry.histogram(
             "uptime_worker_schedule_lag_seconds",
-            "Delay between a slot's time and its claim.",
-            [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+            "Delay between a slot's time and the start of its check.",
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
         )
         batch_buckets = [1.0, 2, 5, 10, 20, 50, 100, 200, 500]
         self.claim_batch = self.registry.histogram(
