@@ -30,8 +30,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-import precision  # bench/precision.py: worker processes, CPU time from /proc
 import probes as probe_bench  # bench/probes.py: the peer process
+import worker as worker_bench  # bench/worker.py: worker processes, CPU time
 
 from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
@@ -46,7 +46,7 @@ async def server_cpu(db: asyncpg.Connection) -> float:
     for row in pids:
         # OSError: another machine's server, or a process that just ended
         with contextlib.suppress(OSError):
-            total += precision.cpu_seconds(row["pid"])
+            total += worker_bench.cpu_seconds(row["pid"])
     return total
 
 
@@ -61,7 +61,7 @@ async def measure(url: str, tcp_port: int, count: int, duration: float) -> tuple
     db = await asyncpg.connect(libpq_url(url))
     try:
         await db.execute("TRUNCATE target CASCADE")
-        group = precision.Workers(url, 1, {})
+        group = worker_bench.Workers(url, 1, None, name="idle")
         try:
             await group.ready()
             spec = TargetSpec(kind="tcp", host="127.0.0.1", port=tcp_port, interval_seconds=60)

@@ -27,22 +27,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 import probes as probe_bench  # bench/probes.py: the peer process
+from worker import Workers  # bench/worker.py: `uptime worker` processes
 
 from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
@@ -50,60 +47,6 @@ from uptime_core.runtime.db import libpq_url
 
 # Slots start this long after the targets are written, so every worker is up and claiming.
 LEAD_SECONDS = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Workers:
-    """``count`` `uptime worker` processes with the default settings (and ``extra``)."""
-
-    def __init__(self, url: str, count: int, extra: dict[str, str]) -> None:
-        self.ports = [free_port() for _ in range(count)]
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "uptime_cli", "worker"],
-                env={
-                    **os.environ,
-                    "DATABASE_URL": url,
-                    "UPTIME_WORKER_ID": f"precision-{n}",
-                    "UPTIME_WORKER_HEALTH_PORT": str(port),
-                    "UPTIME_LOG_LEVEL": "warning",
-                    **extra,
-                },
-                stdin=subprocess.DEVNULL,
-            )
-            for n, port in enumerate(self.ports)
-        ]
-
-    async def ready(self) -> None:
-        async with httpx.AsyncClient() as client:
-            for port in self.ports:
-                for _ in range(300):
-                    try:
-                        if (await client.get(f"http://127.0.0.1:{port}/readyz")).is_success:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.1)
-
-    def cpu(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.processes)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=60)
 
 
 @dataclass
@@ -153,7 +96,7 @@ async def run(
     db = await asyncpg.connect(libpq_url(url))
     try:
         await db.execute("TRUNCATE target CASCADE")
-        group = Workers(url, workers, {})
+        group = Workers(url, workers, None, name="precision")
         try:
             await group.ready()
             spec = TargetSpec(

@@ -49,8 +49,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-import precision as precision_bench  # bench/precision.py: free_port, the window's SQL
+import precision as precision_bench  # bench/precision.py: the window's SQL
 import probes as probe_bench  # bench/probes.py: the peer process
+from worker import free_port  # bench/worker.py
 
 from tests.support.postgres import benchmark_database
 from tests.support.targets import TargetSpec, insert_targets
@@ -126,8 +127,8 @@ class Stack:
     process found by pid."""
 
     def __init__(self, url: str) -> None:
-        self.api_port = precision_bench.free_port()
-        self.health_port = precision_bench.free_port()
+        self.api_port = free_port()
+        self.health_port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "UPTIME_LOG_LEVEL": "warning"}
         self.api = subprocess.Popen(
             [sys.executable, "-m", "uptime_cli", "api"],

@@ -59,25 +59,40 @@ def free_port() -> int:
 
 
 class Workers:
-    """``count`` `uptime worker` processes; their statement counters read from /metrics."""
+    """``count`` `uptime worker` processes (at ``concurrency``, or the default when None, with
+    the settings ``extra``); their statement counters read from /metrics."""
 
-    def __init__(self, url: str, count: int, concurrency: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        count: int,
+        concurrency: int | None,
+        extra: dict[str, str] | None = None,
+        name: str = "bench",
+    ) -> None:
         self.ports = [free_port() for _ in range(count)]
+        settings = dict(extra or {})
+        if concurrency is not None:
+            settings["UPTIME_WORKER_CONCURRENCY"] = str(concurrency)
         self.processes = [
             subprocess.Popen(
                 [sys.executable, "-m", "uptime_cli", "worker"],
                 env={
                     **os.environ,
                     "DATABASE_URL": url,
-                    "UPTIME_WORKER_ID": f"bench-{n}",
+                    "UPTIME_WORKER_ID": f"{name}-{n}",
                     "UPTIME_WORKER_HEALTH_PORT": str(port),
-                    "UPTIME_WORKER_CONCURRENCY": str(concurrency),
                     "UPTIME_LOG_LEVEL": "warning",
+                    **settings,
                 },
                 stdin=subprocess.DEVNULL,
             )
             for n, port in enumerate(self.ports)
         ]
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the worker processes so far."""
+        return sum(cpu_seconds(p.pid) for p in self.processes)
 
     async def ready(self) -> None:
         async with httpx.AsyncClient() as client:
@@ -126,7 +141,15 @@ def _cpu_seconds(process: psutil.Process, *, reaped: bool = False) -> float:
     total = times.user + times.system
     if reaped:  # children that exited (PostgreSQL's short-lived processes)
         total += times.children_user + times.children_system
-    return total
+    return float(total)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 once it is gone)."""
+    try:
+        return _cpu_seconds(psutil.Process(pid))
+    except psutil.Error:
+        return 0.0
 
 
 @dataclass
