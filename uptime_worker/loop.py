@@ -219,6 +219,10 @@ class CheckLoop:
         self.metrics.claim_batch.observe(len(claimed))
         loop = asyncio.get_running_loop()
         for slot in claimed:
+            if (stale := self.waiting.pop(slot.id, None)) is not None:
+                # The target's slot moved (its settings changed) while an earlier one waited:
+                # that one would only be fenced out.
+                stale[0].cancel()
             at = self.clock.monotonic(slot.slot)
             if at <= loop.time():
                 self._due(slot)
@@ -261,9 +265,11 @@ class CheckLoop:
         while True:
             slot = await self.claimed.get()
             started_at = self.clock.now()
-            if started_at + timedelta(seconds=slot.timeout_seconds) > slot.lease_expires_at:
-                # It waited so long behind slower probes that its lease would lapse mid-check:
-                # give it back for any replica to run, rather than probe it for nothing.
+            finish_by = timedelta(seconds=slot.timeout_seconds + self.record_gather)
+            if started_at + finish_by > slot.lease_expires_at:
+                # It waited so long behind slower probes that its lease would lapse before its
+                # result is recorded: give it back for any replica to run, rather than probe
+                # it for nothing.
                 self.outstanding -= 1
                 await self._release([slot.id])
                 continue

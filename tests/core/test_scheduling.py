@@ -10,10 +10,12 @@ import asyncpg
 from tests.support.targets import TargetSpec, insert_targets
 from uptime_core.enums import CheckStatus, ErrorKind
 from uptime_core.probes import ProbeResult
-from uptime_core.runtime.db import libpq_url
+from uptime_core.runtime.db import create_pool, libpq_url
+from uptime_core.runtime.settings import Settings
 from uptime_core.scheduling.claim import ClaimedSlot, claim_due_targets, release_leases
 from uptime_core.scheduling.record import CheckOutcome, record_results
 from uptime_core.stats.rollups import rebuild_rollups
+from uptime_core.targets import update_target
 
 UP = ProbeResult(CheckStatus.UP, latency_ms=1.5)
 DOWN = ProbeResult(CheckStatus.DOWN, error_kind=ErrorKind.REFUSED, message="connection refused")
@@ -265,3 +267,28 @@ async def test_a_stale_slot_from_the_same_worker_is_fenced(db: asyncpg.Connectio
     assert (await record_results(db, "w", [outcome(slot, DOWN)])).recorded == 0
     assert (await record_results(db, "w", [outcome(later, UP)])).recorded == 1
     assert await db.fetchval("SELECT count(*) FROM check_result") == 2
+
+
+async def test_a_check_with_settings_changed_under_it_is_fenced_even_for_the_same_worker(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    """A change of what a target probes moves its slot: the check in flight with the old
+    settings is fenced out, even when the worker that ran it claims the new slot (it polls
+    every half second, so with one worker it always does)."""
+    target_id = await new_target(db, interval_seconds=60, timeout_seconds=5)
+    await due_at(db, target_id, await db_now(db) - timedelta(seconds=1))
+    [old] = await claim(db, "w")
+    pool = await create_pool(database_url, Settings(database_url=database_url))
+    try:
+        async with pool.acquire() as connection:  # JSONB as the API reads it
+            assert await update_target(connection, target_id, {"port": 10}) is not None
+    finally:
+        await pool.close()
+    await asyncio.sleep(1.1)  # the new slot is due within a second (claim.FIRST_SLOT)
+    [new] = await claim(db, "w")
+    assert (new.port, old.port) == (10, 9)
+    assert new.slot != old.slot
+    assert (await record_results(db, "w", [outcome(old, UP)])).recorded == 0
+    assert (await record_results(db, "w", [outcome(new, DOWN)])).recorded == 1
+    recorded = await db.fetch("SELECT scheduled_for, status FROM check_result")
+    assert [(r["scheduled_for"], r["status"]) for r in recorded] == [(new.slot, "down")]

@@ -331,6 +331,9 @@ async def exchange(
         except AddressBlocked as refusal:
             candidate.close()
             raise ProbeFailure(ErrorKind.BLOCKED, refusal.message) from None
+        except BaseException:
+            candidate.close()
+            raise
         sock = candidate
         break
     if sock is None:
@@ -346,10 +349,13 @@ async def exchange(
         except BaseException:
             sock.close()
             raise
-        observation.tls_expires_at = peer_certificate_expiry(transport.get_extra_info("ssl_object"))
     else:
         transport, _ = await loop.create_connection(lambda: protocol, sock=sock)
     try:
+        if hop.tls:
+            observation.tls_expires_at = peer_certificate_expiry(
+                transport.get_extra_info("ssl_object")
+            )
         observation.enter("sending the request")
         transport.write(hop.payload)
         observation.enter("waiting for the response")

@@ -30,18 +30,19 @@ FOR UPDATE
 
 -- update_target --
 -- Replace target $1's settings with $2 .. $13. A change to what is probed or how often
--- (kind, URL, host, port, interval, timeout, options) brings the next slot forward as for a new
--- target (claim.FIRST_SLOT) and frees the lease: a check in flight with the old settings is
--- fenced out when it finishes.
+-- (kind, URL, host, port, interval, timeout, options) moves the next slot to a new one, as for
+-- a new target (claim.FIRST_SLOT), and frees the lease: a check in flight (or claimed ahead)
+-- with the old settings is fenced out when it finishes, since its slot is no longer the
+-- target's (even if the same worker claims the new slot).
 UPDATE target
 SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
     timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
     recovery_threshold = $11, key = $12, retry_interval_seconds = $13, updated_at = now(),
-    next_run_at = CASE WHEN old.probe_changed AND NOT paused THEN least(next_run_at,
+    next_run_at = CASE WHEN old.probe_changed AND NOT paused THEN
        now() + random() * make_interval(secs => least(interval_seconds, greatest(
            1, set_config('uptime.first_slots', (coalesce(nullif(
                current_setting('uptime.first_slots', true), '')::int, 0) + 1)::text, true)::int
-           / 100.0))))
+           / 100.0)))
                        ELSE next_run_at END,
     lease_owner = CASE WHEN old.probe_changed THEN NULL ELSE lease_owner END,
     lease_expires_at = CASE WHEN old.probe_changed THEN NULL ELSE lease_expires_at END
