@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from uptime_core.runtime.settings import Settings
-from uptime_graphql.app import create_app
+from tests.support.api import serve_api as serve
 
 ServeApi = Callable[..., AbstractAsyncContextManager[str]]
 
@@ -20,31 +17,7 @@ ServeApi = Callable[..., AbstractAsyncContextManager[str]]
 @pytest.fixture
 def serve_api() -> ServeApi:
     """``async with serve_api(database_url[, settings]) as base_url:`` runs the API until the
-    block ends."""
-
-    @asynccontextmanager
-    async def serve(database_url: str, settings: Settings | None = None) -> AsyncIterator[str]:
-        settings = settings or Settings(database_url=database_url)
-        config = uvicorn.Config(
-            create_app(settings, database_url),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await task
-
+    block ends (tests/support/api.py)."""
     return serve
 
 

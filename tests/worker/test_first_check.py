@@ -5,7 +5,6 @@ checks within about a second (docs/architecture.md, Scheduling)."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,14 +13,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
+from tests.support.api import serve_api
 from tests.support.peers import TcpPeer
 from tests.support.processes import StartWorker
 from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
-from uptime_core.runtime.settings import Settings
-from uptime_graphql.app import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -39,26 +36,11 @@ UPDATE = """mutation($id: ID!, $port: Int!) {
 @pytest.fixture
 async def graphql(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API in this test's event loop, and a client posting to it."""
-    config = uvicorn.Config(
-        create_app(Settings(database_url=database_url), database_url),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        serve_api(database_url) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+    ):
+        yield client
 
 
 async def mutate(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
