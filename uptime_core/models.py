@@ -176,10 +176,9 @@ class CheckResult(SQLModel, table=True):
     in_maintenance: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
-def _rollup_table(name: str, period: str) -> sa.Table:
-    return sa.Table(
-        name,
-        SQLModel.metadata,
+def _per_target_and_period() -> list[sa.Column[Any]]:
+    """The key the rollup and histogram tables start with: a target and a UTC hour or day."""
+    return [
         sa.Column(
             "target_id",
             sa.BigInteger,
@@ -187,6 +186,14 @@ def _rollup_table(name: str, period: str) -> sa.Table:
             primary_key=True,
         ),
         sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
+    ]
+
+
+def _rollup_table(name: str, period: str) -> sa.Table:
+    return sa.Table(
+        name,
+        SQLModel.metadata,
+        *_per_target_and_period(),
         sa.Column("up", sa.Integer, nullable=False),
         sa.Column("degraded", sa.Integer, nullable=False),
         sa.Column("down", sa.Integer, nullable=False),
@@ -204,13 +211,7 @@ def _histogram_table(name: str, period: str) -> sa.Table:
     return sa.Table(
         name,
         SQLModel.metadata,
-        sa.Column(
-            "target_id",
-            sa.BigInteger,
-            sa.ForeignKey("target.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
+        *_per_target_and_period(),
         # 0 .. HISTOGRAM_BUCKETS-1 (uptime_core/stats/histogram.py); only non-empty buckets.
         sa.Column("bucket", sa.SmallInteger, primary_key=True),
         sa.Column("checks", sa.Integer, nullable=False),
