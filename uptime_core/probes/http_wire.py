@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import socket
 import ssl
 import zlib
 from collections import deque
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 
 import httptools
 
-from uptime_core.address_policy import AddressBlocked, AddressPolicy
-from uptime_core.enums import ErrorKind
-from uptime_core.probes.errors import InvalidResponse, ProbeFailure
+from uptime_core.address_policy import AddressPolicy
+from uptime_core.probes.errors import InvalidResponse
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import IpFamily
-from uptime_core.probes.resolve import allowed_addresses
+from uptime_core.probes.resolve import allowed_addresses, connect_first
 from uptime_core.probes.tls import peer_certificate_expiry
 
 # A body waiting to be read beyond this pauses reading from the socket (flow control).
@@ -310,35 +308,7 @@ async def exchange(
     the request and return once the response's head has arrived. The caller aborts it."""
     loop = asyncio.get_running_loop()
     addresses = await allowed_addresses(hop.host, hop.port, ip_family, policy, observation)
-    failure: OSError | None = None
-    sock: socket.socket | None = None
-    for family, address in addresses:
-        observation.enter(f"connecting to {address[0]}:{hop.port}")
-        candidate = socket.socket(family, socket.SOCK_STREAM)
-        candidate.setblocking(False)
-        try:
-            await loop.sock_connect(candidate, address)
-        except OSError as exc:
-            candidate.close()
-            failure = exc
-            continue
-        except BaseException:  # cancelled by the timeout
-            candidate.close()
-            raise
-        observation.resolved_address = address[0]
-        try:
-            policy.check_connected(address[0], candidate.getsockname()[0], hop.port)
-        except AddressBlocked as refusal:
-            candidate.close()
-            raise ProbeFailure(ErrorKind.BLOCKED, refusal.message) from None
-        except BaseException:
-            candidate.close()
-            raise
-        sock = candidate
-        break
-    if sock is None:
-        assert failure is not None
-        raise failure
+    sock = await connect_first(addresses, hop.port, policy, observation, "{address}:{port}")
     protocol = Exchange(loop, hop.head_only)
     if hop.tls:
         observation.enter("in the TLS handshake")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from uptime_core.address_policy import AddressBlocked, AddressPolicy
-from uptime_core.enums import ErrorKind
+from uptime_core.address_policy import AddressPolicy
 from uptime_core.probes.errors import ProbeFailure, classify_exception
 from uptime_core.probes.observation import Observation
 from uptime_core.probes.options import TcpOptions
-from uptime_core.probes.resolve import allowed_addresses
+from uptime_core.probes.resolve import allowed_addresses, connect_first
 from uptime_core.probes.result import ProbeResult
 from uptime_core.probes.tls import client_ssl_context, peer_certificate_expiry
 
@@ -47,36 +46,16 @@ async def probe_tcp(
     handshake."""
     loop = asyncio.get_running_loop()
     addresses = await allowed_addresses(host, port, options.ip_family, policy, observation)
-    failure: OSError | None = None
-    for family, address in addresses:
-        observation.resolved_address = address[0]
-        observation.enter(f"connecting to {address[0]} port {port}")
-        # A bare non-blocking socket: a connect check needs no transport or streams, and
-        # skipping them halves the CPU a check costs compared with asyncio.open_connection.
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            await loop.sock_connect(sock, address)
-        except OSError as exc:
-            sock.close()
-            failure = exc
-            continue
-        except BaseException:  # cancelled by the timeout
-            sock.close()
-            raise
-        try:
-            # The machine's own address on the health port (a worker listening everywhere).
-            policy.check_connected(address[0], sock.getsockname()[0], port)
-        except AddressBlocked as refusal:
-            sock.close()
-            raise ProbeFailure(ErrorKind.BLOCKED, refusal.message) from None
-        try:
-            if options.tls:
-                await _handshake(loop, sock, host, options, observation)
-        finally:
-            sock.close()
-        observation.mark_answered()
-        return observation.passed(options.degraded_latency_ms, options.cert_expiry_days)
-    assert failure is not None
-    kind, message = classify_exception(failure, where=f"{observation.resolved_address} port {port}")
-    raise ProbeFailure(kind, message) from failure
+    try:
+        sock = await connect_first(addresses, port, policy, observation)
+    except OSError as failure:
+        where = f"{observation.resolved_address} port {port}"
+        kind, message = classify_exception(failure, where=where)
+        raise ProbeFailure(kind, message) from failure
+    try:
+        if options.tls:
+            await _handshake(loop, sock, host, options, observation)
+    finally:
+        sock.close()
+    observation.mark_answered()
+    return observation.passed(options.degraded_latency_ms, options.cert_expiry_days)
