@@ -77,8 +77,10 @@ def test_every_named_statement_is_used_and_every_use_is_named() -> None:
 
 
 def test_the_spelled_out_parts_match_the_python_they_stand_for() -> None:
-    # targets.sql spells out the first slot that the test fixtures embed from claim.py.
+    # targets.sql spells out the first slot that the test fixtures embed from claim.py, for a
+    # new target and for one whose probe changed.
     assert FIRST_SLOT in queries["create_target"]
+    assert FIRST_SLOT in queries["update_target"]
     # maintenance.sql spells out the settings columns, in the order of maintenance._values.
     for name in ("insert_window", "update_window"):
         assert f"({WINDOW_COLUMNS})" in " ".join(queries[name].replace("( ", "(").split())
