@@ -284,8 +284,8 @@ async def test_a_check_with_settings_changed_under_it_is_fenced_even_for_the_sam
             assert await update_target(connection, target_id, {"port": 10}) is not None
     finally:
         await pool.close()
-    await asyncio.sleep(1.1)  # the new slot is due within a second (claim.FIRST_SLOT)
-    [new] = await claim(db, "w")
+    # The new slot falls within a second (claim.FIRST_SLOT): claimed ahead, as the worker does.
+    [new] = await claim_due_targets(db, "w", 10, lease_margin_seconds=1.0, ahead_seconds=2.0)
     assert (new.port, old.port) == (10, 9)
     assert new.slot != old.slot
     assert (await record_results(db, "w", [outcome(old, UP)])).recorded == 0
