@@ -7,6 +7,7 @@ rules of its client), once per distinct target for the first hop; http_wire.py s
 from __future__ import annotations
 
 import base64
+import functools
 import json
 
 import httpx
@@ -37,7 +38,6 @@ _DEFAULT_HEADERS = {
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _FIRST_HOP_CACHE_SIZE = 4096
 _FirstHop = tuple[httpx.Request, Hop, str]
-_first_hops: dict[tuple[object, ...], _FirstHop] = {}
 
 
 def _build_request(
@@ -71,20 +71,20 @@ def _hop(request: httpx.Request) -> Hop:
 
 
 def _first_hop(url: str, options: HttpOptions) -> _FirstHop:
-    """The target's own request, built once per distinct URL, method, headers and body:
-    the same targets come round every interval."""
-    key = (url, options.method, tuple(options.headers.items()), options.body)
-    cached = _first_hops.get(key)
-    if cached is None:
-        headers = httpx.Headers(_DEFAULT_HEADERS)
-        headers.update(options.headers)
-        body = options.body.encode() if options.body is not None else None
-        request = _build_request(options.method, url, headers, body)
-        cached = (request, _hop(request), str(request.url))
-        if len(_first_hops) >= _FIRST_HOP_CACHE_SIZE:
-            _first_hops.clear()
-        _first_hops[key] = cached
-    return cached
+    """The target's own request, built once per distinct URL, method, headers and body (the
+    same targets come round every interval), the least recently used dropped past the
+    cache's size."""
+    return _built_first_hop(url, options.method, tuple(options.headers.items()), options.body)
+
+
+@functools.lru_cache(maxsize=_FIRST_HOP_CACHE_SIZE)
+def _built_first_hop(
+    url: str, method: str, header_items: tuple[tuple[str, str], ...], body: str | None
+) -> _FirstHop:
+    headers = httpx.Headers(_DEFAULT_HEADERS)
+    headers.update(dict(header_items))
+    request = _build_request(method, url, headers, body.encode() if body is not None else None)
+    return (request, _hop(request), str(request.url))
 
 
 async def probe_http(
