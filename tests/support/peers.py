@@ -189,6 +189,7 @@ class HttpPeer:
         self.big_body_done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
+        self._stopped = False
         self._scheme = "http"
         self._host = "127.0.0.1"
         self.https_redirect_target = ""
@@ -212,6 +213,7 @@ class HttpPeer:
 
     async def stop(self) -> None:
         assert self._server is not None
+        self._stopped = True
         self._server.close()
         for task in self._tasks:
             task.cancel()
@@ -219,6 +221,11 @@ class HttpPeer:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._stopped:
+            # Accepted just before the stop, its task starting after it: it would wait for a
+            # request for ever with nobody to cancel it.
+            writer.transport.abort()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
