@@ -194,7 +194,14 @@ async def test_slots_of_a_killed_worker_are_recorded_by_the_others(
         slow = TargetSpec(kind="http", url=http_server.url("/delay/0.5"), timeout_seconds=timeout)
         await insert_targets(db, [slow] * 60)
         await asyncio.sleep(5)
-        victim = workers[0]
+        # The worker holding the most leases now: with claims a second ahead, one replica can
+        # hold all of a small fleet's slots for a while, and the others none.
+        busiest = await db.fetchval(
+            "SELECT lease_owner FROM target WHERE lease_owner IS NOT NULL"
+            " GROUP BY lease_owner ORDER BY count(*) DESC LIMIT 1"
+        )
+        victim = next(w for w in workers if w.worker_id == busiest)
+        survivors = {w.worker_id for w in workers if w is not victim}
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait()
         killed_at = await db.fetchval("SELECT now()")
@@ -216,13 +223,13 @@ async def test_slots_of_a_killed_worker_are_recorded_by_the_others(
             every=0.2,
         )
         assert len(recorded) == len(orphaned), "every orphaned slot is recorded"
-        assert {r["recorded_by"] for r in recorded} <= {"w1", "w2"}
+        assert {r["recorded_by"] for r in recorded} <= survivors
         expiry = {o["id"]: o["lease_expires_at"] for o in orphaned}
         for row in recorded:
             # Within one interval of the lease's expiry, itself at most a lease after the kill.
             assert row["finished_at"] <= expiry[row["target_id"]] + interval
             assert expiry[row["target_id"]] <= killed_at + lease
-        assert [await w.stop() for w in workers[1:]] == [0, 0]
+        assert [await w.stop() for w in workers if w is not victim] == [0, 0]
         total = await db.fetchval("SELECT count(*) FROM check_result")
         distinct = await db.fetchval(
             "SELECT count(DISTINCT (target_id, scheduled_for)) FROM check_result"
