@@ -68,6 +68,10 @@ def _timestamp(*, nullable: bool, default_now: bool = False) -> Any:
 # A key: lowercase letters and digits in runs joined by single dashes, at most 63 characters
 # (uptime_core/keys.py). One left out on insert is derived from the name by the trigger
 # ``derive_key`` of migration 0005 (not described here: Alembic compares tables, not triggers).
+# Free room left on the pages of tables whose rows are updated with every check (the target's
+# lease, the rollups), so that those updates can stay on the page (migration 0008).
+UPDATED_EVERY_CHECK_FILLFACTOR = 70
+
 KEY_FORMAT = "key ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(key) <= 63"
 
 
@@ -92,6 +96,8 @@ class Target(SQLModel, table=True):
         ),
         sa.Index("ix_target_next_run_at", "next_run_at", postgresql_where=sa.text("NOT paused")),
         *_key_constraints(),
+        # Room for heap-only updates: a claim changes no indexed column (migration 0008).
+        {"postgresql_with": {"fillfactor": UPDATED_EVERY_CHECK_FILLFACTOR}},
     )
 
     id: int | None = Field(
@@ -155,11 +161,9 @@ class CheckResult(SQLModel, table=True):
         {"postgresql_partition_by": "RANGE (scheduled_for)"},
     )
 
-    target_id: int = Field(
-        sa_column=sa.Column(
-            sa.BigInteger, sa.ForeignKey("target.id", ondelete="CASCADE"), nullable=False
-        )
-    )
+    # No foreign key (migration 0008): the record statement inserts only for a target row it
+    # holds locked, and ``targets.delete_target`` deletes the rows of the target it deletes.
+    target_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     scheduled_for: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     finished_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
@@ -177,14 +181,10 @@ class CheckResult(SQLModel, table=True):
 
 
 def _per_target_and_period() -> list[sa.Column[Any]]:
-    """The key the rollup and histogram tables start with: a target and a UTC hour or day."""
+    """The key the rollup and histogram tables start with: a target and a UTC hour or day
+    (without a foreign key, as ``check_result``)."""
     return [
-        sa.Column(
-            "target_id",
-            sa.BigInteger,
-            sa.ForeignKey("target.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        sa.Column("target_id", sa.BigInteger, primary_key=True),
         sa.Column("bucket_start", sa.DateTime(timezone=True), primary_key=True),
     ]
 
@@ -204,6 +204,7 @@ def _rollup_table(name: str, period: str) -> sa.Table:
         sa.Column("latency_min", sa.Float, nullable=True),
         sa.Column("latency_max", sa.Float, nullable=True),
         comment=f"Check counts and latency totals per target and {period} (UTC).",
+        postgresql_with={"fillfactor": UPDATED_EVERY_CHECK_FILLFACTOR},
     )
 
 
@@ -216,6 +217,7 @@ def _histogram_table(name: str, period: str) -> sa.Table:
         sa.Column("bucket", sa.SmallInteger, primary_key=True),
         sa.Column("checks", sa.Integer, nullable=False),
         comment=f"Checks per latency histogram bucket, target and {period} (UTC).",
+        postgresql_with={"fillfactor": UPDATED_EVERY_CHECK_FILLFACTOR},
     )
 
 

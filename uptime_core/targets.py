@@ -317,9 +317,15 @@ async def _update(
 
 
 async def delete_target(connection: asyncpg.Connection | asyncpg.Pool, target_id: int) -> bool:
-    """Delete a target with its results and incidents; False if there was none."""
-    status = await connection.execute(queries["delete_target"], target_id)
-    return bool(status == "DELETE 1")
+    """Delete a target with its results, rollups and incidents; False if there was none."""
+    if isinstance(connection, asyncpg.Pool):
+        async with connection.acquire() as acquired:
+            return await delete_target(acquired, target_id)
+    async with connection.transaction():
+        # Locked first, in a statement of its own: see delete_target in targets.sql.
+        if await connection.fetchrow(queries["target_for_update"], target_id) is None:
+            return False
+        return bool(await connection.fetchval(queries["delete_target"], target_id))
 
 
 async def _update_returning(

@@ -168,11 +168,26 @@ async def test_pause_resume_check_now_and_delete(api: Api, db: asyncpg.Connectio
     await api.data(f'mutation {{ checkTargetNow(id: "{target_id}") {{ ... on Target {{ id }} }} }}')
     assert await db.fetchval("SELECT next_run_at <= now() FROM target") is True
 
+    # What a recorded check leaves, to be deleted with the target (these tables have no
+    # foreign key to cascade: migration 0008).
+    derived = [
+        "check_result",
+        "check_rollup_hourly",
+        "check_rollup_daily",
+        "check_histogram_hourly",
+        "check_histogram_daily",
+        "incident",
+    ]
+    numeric_id = await db.fetchval("SELECT id FROM target")
+    await record_history(db, numeric_id, [(await db.fetchval("SELECT now()"), "up", 1.5)])
+    await db.execute("INSERT INTO incident (target_id, started_at) VALUES ($1, now())", numeric_id)
+    assert [await db.fetchval(f"SELECT count(*) FROM {t}") for t in derived] == [1] * 6
     deleted = await api.data(
         f'mutation {{ deleteTarget(id: "{target_id}") {{ ... on Deleted {{ id }} }} }}'
     )
     assert deleted["deleteTarget"] == {"id": target_id}
     assert await db.fetchval("SELECT count(*) FROM target") == 0
+    assert [await db.fetchval(f"SELECT count(*) FROM {t}") for t in derived] == [0] * 6
 
 
 async def test_deep_and_alias_heavy_queries_are_refused(api: Api) -> None:

@@ -55,8 +55,29 @@ RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_second
           status_changed_at, next_run_at, created_at, updated_at
 
 -- delete_target --
--- Delete target $1 with its results and incidents.
-DELETE FROM target WHERE id = $1
+-- Delete target $1 with its incidents (by their foreign key), its results, rollups and
+-- histograms (which have none: migration 0008). Run after target_for_update in the same
+-- transaction: with the row locked no check of it can be recorded meanwhile (the record
+-- statement locks it too), and this statement's snapshot sees every result recorded before.
+WITH gone AS (
+    DELETE FROM target WHERE id = $1 RETURNING id
+),
+results AS (
+    DELETE FROM check_result WHERE target_id IN (SELECT id FROM gone)
+),
+hourly AS (
+    DELETE FROM check_rollup_hourly WHERE target_id IN (SELECT id FROM gone)
+),
+daily AS (
+    DELETE FROM check_rollup_daily WHERE target_id IN (SELECT id FROM gone)
+),
+hourly_histogram AS (
+    DELETE FROM check_histogram_hourly WHERE target_id IN (SELECT id FROM gone)
+),
+daily_histogram AS (
+    DELETE FROM check_histogram_daily WHERE target_id IN (SELECT id FROM gone)
+)
+SELECT count(*) FROM gone
 
 -- pause_target --
 -- Stop scheduling target $1; a check in flight is fenced out when it finishes.
