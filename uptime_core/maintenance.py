@@ -22,6 +22,7 @@ import asyncpg
 from uptime_core.enums import MaintenanceKind
 from uptime_core.keys import check_key, unique_key
 from uptime_core.paging import page
+from uptime_core.runtime.db import acquired
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
@@ -245,11 +246,13 @@ def _values(fields: MaintenanceFields) -> list[Any]:
     ]
 
 
-async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> MaintenanceRow:
+async def create_window(
+    pool: asyncpg.Connection | asyncpg.Pool, fields: MaintenanceFields
+) -> MaintenanceRow:
     """Validate and insert; without a key, one is derived from the name. A key already used
     is an ``InvalidFields`` naming ``key``."""
     fields = check_maintenance_fields(fields)
-    async with pool.acquire() as connection:
+    async with acquired(pool) as connection:
         await _check_references(connection, fields)
         with unique_key("maintenance_window", "maintenance window"):
             window_id = await connection.fetchval(queries["insert_window"], *_values(fields))
@@ -259,10 +262,10 @@ async def create_window(pool: asyncpg.Pool, fields: MaintenanceFields) -> Mainte
 
 
 async def update_window(
-    pool: asyncpg.Pool, window_id: int, fields: MaintenanceFields
+    pool: asyncpg.Connection | asyncpg.Pool, window_id: int, fields: MaintenanceFields
 ) -> MaintenanceRow | None:
     fields = check_maintenance_fields(fields)
-    async with pool.acquire() as connection:
+    async with acquired(pool) as connection:
         await _check_references(connection, fields)
         with unique_key("maintenance_window", "maintenance window"):
             status = await connection.execute(queries["update_window"], window_id, *_values(fields))
@@ -271,7 +274,7 @@ async def update_window(
         return await window_by_id(connection, window_id)
 
 
-async def delete_window(pool: asyncpg.Pool, window_id: int) -> bool:
+async def delete_window(pool: asyncpg.Connection | asyncpg.Pool, window_id: int) -> bool:
     status = await pool.execute(queries["delete_window"], window_id)
     return bool(status == "DELETE 1")
 
@@ -284,7 +287,7 @@ async def window_by_id(
 
 
 async def list_windows(
-    pool: asyncpg.Pool, first: int, after_id: int | None, target_id: int | None = None
+    pool: asyncpg.Connection | asyncpg.Pool, first: int, after_id: int | None, target_id: int | None = None
 ) -> tuple[list[MaintenanceRow], bool]:
     """A keyset page of windows in creation order; with ``target_id``, those that apply to it
     (its own and the ones for all targets)."""

@@ -13,6 +13,11 @@ from strawberry.utils.str_converters import to_camel_case
 from uptime_core import maintenance, targets
 from uptime_core.alerting import channels, outbox
 from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql.configuration import (
+    ApplyConfigurationInput,
+    ApplyConfigurationResult,
+    apply_configuration,
+)
 from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
 from uptime_graphql.inputs.channel import (
     CreateChannelInput,
@@ -259,3 +264,17 @@ class Mutation:
         if window_id is None or not await maintenance.delete_window(info.context.pool, window_id):
             return not_found(id)
         return Deleted(id=id)
+
+    # -- monitors as code -------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description="Make the targets, channels and maintenance windows match a configuration "
+        "document (docs/configuration.md), in one transaction: answers the plan (with `dryRun`, "
+        "only the plan), or a ValidationError naming every problem at its path in the document, "
+        "with nothing written. Objects are matched by key; with `prune`, the ones the document "
+        "does not name are deleted."
+    )
+    async def apply_configuration(
+        self, info: strawberry.Info, input: ApplyConfigurationInput
+    ) -> ApplyConfigurationResult:
+        return await apply_configuration(info, input)

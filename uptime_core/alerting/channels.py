@@ -20,6 +20,7 @@ import httpx
 from uptime_core.enums import ChannelKind
 from uptime_core.keys import check_key, unique_key
 from uptime_core.paging import page
+from uptime_core.runtime.db import acquired
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
@@ -221,7 +222,9 @@ async def _missing_targets(connection: asyncpg.Connection, target_ids: list[int]
         raise InvalidFields([FieldError("targetIds", "names a target that does not exist")])
 
 
-async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
+async def create_channel(
+    pool: asyncpg.Connection | asyncpg.Pool, fields: ChannelFields
+) -> ChannelRow:
     """Validate and insert; without a key, one is derived from the name. A key already used
     is an ``InvalidFields`` naming ``key``."""
     check_channel_fields(fields)
@@ -229,8 +232,8 @@ async def create_channel(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRo
         return await _create(pool, fields)
 
 
-async def _create(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
-    async with pool.acquire() as connection, connection.transaction():
+async def _create(pool: asyncpg.Connection | asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
+    async with acquired(pool) as connection, connection.transaction():
         await _missing_targets(connection, fields.target_ids)
         channel_id = await connection.fetchval(
             queries["insert_channel"],
@@ -248,7 +251,9 @@ async def _create(pool: asyncpg.Pool, fields: ChannelFields) -> ChannelRow:
     return row
 
 
-async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> ChannelRow | None:
+async def update_channel(
+    pool: asyncpg.Connection | asyncpg.Pool, channel_id: int, change: Any
+) -> ChannelRow | None:
     """Replace a channel's settings with ``change(current) -> ChannelFields`` (which may raise
     ``InvalidFields``), in one transaction holding the row; None if there is none. A key
     already used is an ``InvalidFields`` naming ``key``."""
@@ -256,8 +261,10 @@ async def update_channel(pool: asyncpg.Pool, channel_id: int, change: Any) -> Ch
         return await _update(pool, channel_id, change)
 
 
-async def _update(pool: asyncpg.Pool, channel_id: int, change: Any) -> ChannelRow | None:
-    async with pool.acquire() as connection, connection.transaction():
+async def _update(
+    pool: asyncpg.Connection | asyncpg.Pool, channel_id: int, change: Any
+) -> ChannelRow | None:
+    async with acquired(pool) as connection, connection.transaction():
         current = await channel_by_id(connection, channel_id, lock=True)
         if current is None:
             return None
@@ -284,7 +291,7 @@ async def _attach(connection: asyncpg.Connection, channel_id: int, target_ids: l
     await connection.execute(queries["attach_targets"], channel_id, target_ids)
 
 
-async def delete_channel(pool: asyncpg.Pool, channel_id: int) -> bool:
+async def delete_channel(pool: asyncpg.Connection | asyncpg.Pool, channel_id: int) -> bool:
     """Delete a channel with its deliveries; False if there was none."""
     status = await pool.execute(queries["delete_channel"], channel_id)
     return bool(status == "DELETE 1")
@@ -299,7 +306,7 @@ async def channel_by_id(
 
 
 async def list_channels(
-    pool: asyncpg.Pool, first: int, after_id: int | None
+    pool: asyncpg.Connection | asyncpg.Pool, first: int, after_id: int | None
 ) -> tuple[list[ChannelRow], bool]:
     """A keyset page of channels in creation order."""
     rows = await pool.fetch(queries["list_channels"], first + 1, after_id)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -189,3 +191,16 @@ async def create_pool(url: str, settings: Settings, *, connect_now: bool = True)
             pool.terminate()
             raise
     return pool
+
+
+@asynccontextmanager
+async def acquired(
+    source: asyncpg.Connection | asyncpg.Pool,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection from ``source``: one of the pool's for the block, or the connection given
+    (so that a function taking either can run inside its caller's transaction)."""
+    if isinstance(source, asyncpg.Pool):
+        async with source.acquire() as connection:
+            yield connection
+    else:
+        yield source
