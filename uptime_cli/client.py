@@ -7,6 +7,7 @@ at it, give the right token, and so on.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import httpx
@@ -35,6 +36,32 @@ def resolve_url(given: str | None, settings: Settings) -> str:
     """``--url``, else UPTIME_URL, else the local server; without a trailing ``/graphql``."""
     url = (given or settings.url or local_url(settings)).rstrip("/")
     return url.removesuffix("/graphql")
+
+
+def api_arguments() -> argparse.ArgumentParser:
+    """The options of every command that speaks to the API, as a parent parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url",
+        help="the API's address, like https://uptime.example.com (default: UPTIME_URL, else "
+        "the local server, http://127.0.0.1:UPTIME_API_PORT)",
+    )
+    common.add_argument(
+        "--token",
+        help="the API's bearer token (default: UPTIME_API_TOKEN; the variable keeps it out of "
+        "the process list)",
+    )
+    return common
+
+
+def client_for(
+    args: argparse.Namespace, settings: Settings, timeout: float = TIMEOUT_SECONDS
+) -> Client:
+    """A client for ``--url`` and ``--token`` (or their defaults, see ``api_arguments``)."""
+    token = args.token
+    if token is None and settings.api_token is not None:
+        token = settings.api_token.get_secret_value()
+    return Client(resolve_url(args.url, settings), token, timeout)
 
 
 class Client:
@@ -69,6 +96,11 @@ class Client:
                 f"cannot reach the API at {self.url} ({reason}); start it (`uptime run`) or "
                 "point --url or UPTIME_URL at it"
             ) from None
+        if response.status_code == 413:
+            raise ApiError(
+                f"the API at {self.url} refused a request this large (HTTP 413); raise "
+                "UPTIME_API_MAX_BODY_BYTES on the server, or send less at once"
+            )
         if response.status_code in (401, 403):
             raise ApiError(
                 f"the API at {self.url} refused the request (HTTP {response.status_code}: "

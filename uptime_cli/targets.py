@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from uptime_cli.client import ApiError, Client, resolve_url
+from uptime_cli.client import ApiError, Client, api_arguments, client_for
 from uptime_core.runtime.settings import Settings
 
 FIELDS = "id key name kind status paused url host port intervalSeconds"
@@ -63,17 +63,7 @@ ACTIONS = {
 def add_parser(commands: Any) -> None:
     """``uptime targets ...`` under the ``uptime`` parser's subcommands."""
     # Every action takes the same options, after it: `uptime targets list -o json --url ...`.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--url",
-        help="the API's address, like https://uptime.example.com (default: UPTIME_URL, else "
-        "the local server, http://127.0.0.1:UPTIME_API_PORT)",
-    )
-    common.add_argument(
-        "--token",
-        help="the API's bearer token (default: UPTIME_API_TOKEN; the variable keeps it out of "
-        "the process list)",
-    )
+    common = api_arguments()
     common.add_argument(
         "-o",
         "--output",
@@ -95,12 +85,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Perform ``args.action``; 0, or 1 with one line on stderr."""
-    url = resolve_url(args.url, settings)
-    token = args.token
-    if token is None and settings.api_token is not None:
-        token = settings.api_token.get_secret_value()
     try:
-        with Client(url, token) as client:
+        with client_for(args, settings) as client:
             if args.action == "list":
                 show_list(list_targets(client), args.output)
             elif args.action == "show":

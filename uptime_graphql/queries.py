@@ -4,13 +4,16 @@ their deliveries and maintenance windows."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from uptime_core import __version__
 from uptime_core import targets as core_targets
 from uptime_core.alerting.channels import channel_by_id
+from uptime_core.configuration.export import export_document
 from uptime_core.enums import UptimeWindow
 from uptime_core.history import incident_by_id
 from uptime_core.maintenance import window_by_id
@@ -175,3 +178,12 @@ class Query:
             after_key(after, int),
             None if target_id is None else (target[1] if target else -1),
         )
+
+    @strawberry.field(
+        description="Every target, channel and maintenance window as one configuration "
+        "document (docs/configuration.md; what `uptime export` writes). Secret values are "
+        "written as `${NAME}` references, never themselves: applying the document with those "
+        "variables set changes nothing."
+    )
+    async def configuration_document(self, info: strawberry.Info) -> JSON:
+        return cast(JSON, await export_document(info.context.pool))
