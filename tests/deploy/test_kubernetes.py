@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tests.deploy.conftest import StartProgram
 from tests.deploy.dockerfile import Dockerfile
-from tests.deploy.kustomize import Manifest, containers_of, pod_spec
+from tests.deploy.kustomize import Manifest, config_map_hash, containers_of, pod_spec
 from tests.deploy.manifests import (
     COMPONENTS,
     REPO,
@@ -63,15 +63,20 @@ def test_the_kustomization_renders_every_component_into_the_uptime_namespace(
     rendered: list[Manifest],
 ) -> None:
     kinds = sorted(f"{o['kind']}/{o['metadata']['name']}" for o in rendered)
+    monitors = (REPO / "deploy" / "monitors" / "monitors.yaml").read_text()
     assert kinds == [
         "ConfigMap/uptime",
+        # Generated from deploy/monitors/monitors.yaml, its name ends in a hash of the content.
+        f"ConfigMap/uptime-monitors-{config_map_hash({'monitors.yaml': monitors})}",
         "Deployment/api",
         "Deployment/worker",
+        "Job/apply-monitors",
         "Job/migrate",
         "Namespace/uptime",
         "PodDisruptionBudget/api",
         "PodDisruptionBudget/worker",
         "Secret/uptime",
+        "Secret/uptime-monitors",
         "Service/api",
         "Service/postgres",
         "StatefulSet/postgres",
@@ -325,6 +330,7 @@ def test_the_images_are_the_ones_built_here_at_this_version(rendered: list[Manif
     }
     assert images == {
         ("api", f"uptime-api:{__version__}", "IfNotPresent"),
+        ("apply-monitors", f"uptime-api:{__version__}", "IfNotPresent"),
         ("migrate", f"uptime-api:{__version__}", "IfNotPresent"),
         ("worker", f"uptime-worker:{__version__}", "IfNotPresent"),
     }
