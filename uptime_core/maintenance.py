@@ -287,7 +287,10 @@ async def window_by_id(
 
 
 async def list_windows(
-    pool: asyncpg.Connection | asyncpg.Pool, first: int, after_id: int | None, target_id: int | None = None
+    pool: asyncpg.Connection | asyncpg.Pool,
+    first: int,
+    after_id: int | None,
+    target_id: int | None = None,
 ) -> tuple[list[MaintenanceRow], bool]:
     """A keyset page of windows in creation order; with ``target_id``, those that apply to it
     (its own and the ones for all targets)."""

@@ -6,6 +6,7 @@ writing leaves nothing written, and two applies at once never mix."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,14 @@ import pytest
 import yaml
 
 from uptime_core.configuration import parse_document
-from uptime_core.configuration.apply import Action, Change, ObjectKind, Plan, apply_document
+from uptime_core.configuration.apply import (
+    SPREAD_ABOVE,
+    Action,
+    Change,
+    ObjectKind,
+    Plan,
+    apply_document,
+)
 from uptime_core.runtime.db import create_pool
 from uptime_core.runtime.settings import Settings
 from uptime_core.sql import queries
@@ -215,3 +223,35 @@ async def test_two_applies_at_once_never_mix(db: asyncpg.Connection, database_ur
     assert [tuple(row) for row in rows] == [(90, 10.0)], "every target from one document"
     assert all(plan.applied for plan in plans)
     assert plans[0].changes[0].fields == ("intervalSeconds", "timeoutSeconds")
+
+
+async def test_a_big_import_is_spread_over_the_interval(db: asyncpg.Connection) -> None:
+    def many(count: int, interval: int, prefix: str) -> dict[str, Any]:
+        return {
+            "targets": [
+                {
+                    "key": f"{prefix}-{n}",
+                    "kind": "tcp",
+                    "host": "127.0.0.1",
+                    "port": 9,
+                    "intervalSeconds": interval,
+                }
+                for n in range(count)
+            ]
+        }
+
+    async def offsets() -> list[float]:
+        rows = await db.fetch(
+            "SELECT extract(epoch FROM next_run_at - now())::float8 AS s FROM target ORDER BY id"
+        )
+        return [row["s"] for row in rows]
+
+    await apply(db, many(SPREAD_ABOVE, 600, "small"))
+    assert max(await offsets()) < 10, "a hundred new targets are checked at once"
+    await apply(db, many(SPREAD_ABOVE + 1, 600, "big"), prune=True)
+    spread = await offsets()
+    # Evenly over 600 s, in document order, 600 / 101 s apart.
+    gaps = [b - a for a, b in itertools.pairwise(spread)]
+    assert len(spread) == SPREAD_ABOVE + 1
+    assert min(spread) < 1 and max(spread) > 590
+    assert all(abs(gap - 600 / (SPREAD_ABOVE + 1)) < 0.01 for gap in gaps)

@@ -11,6 +11,12 @@ at once run one after the other, the second planning against what the first wrot
 found while writing (a time zone the database does not know, say) is an ``InvalidFields`` at
 the object's place in the document, and nothing is written.
 
+New targets are first checked within a second or so, as when created through the API (and so
+are targets whose probe or interval changed: ``targets.update_target``), unless one apply
+reschedules more than ``SPREAD_ABOVE`` that way: then their next slots are spread evenly over
+their intervals, so that an import runs at its steady rate from the start (later slots keep
+that phase) instead of all at once.
+
 An object the document names is replaced whole: a field it leaves out takes its default, as
 in a new object. Updating a target keeps its key, id and history (results, incidents); what a
 target's update does to its schedule is ``targets.update_target``'s (a change to what it
@@ -35,10 +41,14 @@ from pydantic.alias_generators import to_camel
 from uptime_core import maintenance, targets
 from uptime_core.alerting import channels
 from uptime_core.configuration.document import ChannelEntry, Document, TargetEntry, WindowEntry
+from uptime_core.scheduling.claim import FIRST_SLOTS_PER_SECOND
 from uptime_core.sql import queries
 from uptime_core.validation import FieldError, InvalidFields
 
 PAGE = 500
+# More targets created or rescheduled by one apply than a worker's claim-ahead second is meant
+# to take at once: their next slots are spread evenly over their intervals (spread_first_slots).
+SPREAD_ABOVE = FIRST_SLOTS_PER_SECOND
 
 
 class Action(StrEnum):
@@ -295,13 +305,19 @@ async def _write(
             await targets.delete_target(connection, target.id)
 
     target_ids = {key: row.id for key, row in stored.targets.items()}
+    rescheduled: list[int] = []
     for entry in document.targets:
         try:
-            target_ids[entry.key] = await _write_target(
+            target_id, moved = await _write_target(
                 connection, entry, stored, action(ObjectKind.TARGET, entry.key)
             )
         except InvalidFields as error:
             raise _at(entry.where, error) from None
+        target_ids[entry.key] = target_id
+        if moved:
+            rescheduled.append(target_id)
+    if len(rescheduled) > SPREAD_ABOVE:
+        await connection.execute(queries["spread_first_slots"], rescheduled)
     for channel_entry in document.channels:
         try:
             await _write_channel(
@@ -333,17 +349,20 @@ async def _write(
 
 async def _write_target(
     connection: asyncpg.Connection, entry: TargetEntry, stored: _Stored, action: Action | None
-) -> int:
+) -> tuple[int, bool]:
+    """The target's id, and whether its next slot was brought forward (a new target, or a
+    change to what it probes or how often: ``targets.update_target``)."""
     if action is Action.CREATE:
-        return (await targets.create_target(connection, entry.fields)).id
+        return (await targets.create_target(connection, entry.fields)).id, True
     row = stored.targets[entry.key]
-    if action is Action.UPDATE:
-        given = {field.name: getattr(entry.fields, field.name) for field in fields(entry.fields)}
-        # The document states every option, write-only ones (headers, body) included: what it
-        # leaves out goes, even where the URL moves to another host.
-        stated = {**dict.fromkeys(row.options), **(entry.fields.options or {})}
-        await targets.update_target(connection, row.id, given, stated)
-    return row.id
+    if action is not Action.UPDATE:
+        return row.id, False
+    given = {field.name: getattr(entry.fields, field.name) for field in fields(entry.fields)}
+    # The document states every option, write-only ones (headers, body) included: what it
+    # leaves out goes, even where the URL moves to another host.
+    stated = {**dict.fromkeys(row.options), **(entry.fields.options or {})}
+    updated = await targets.update_target(connection, row.id, given, stated)
+    return row.id, updated is not None and updated.next_run_at != row.next_run_at
 
 
 async def _write_channel(
