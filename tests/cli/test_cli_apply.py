@@ -237,3 +237,47 @@ def test_unreadable_files_are_one_line_each(api: ApiProcess, tmp_path: Path) -> 
     bad.write_text("targets: [\n")
     unreadable = uptime(api, "apply", "-f", str(bad))
     assert unreadable.returncode == 1 and "bad.yaml at line" in unreadable.stderr
+
+
+def test_two_applies_at_once_leave_one_document_whole(
+    api: ApiProcess, database_url_of_api: str, tmp_path: Path
+) -> None:
+    documents = []
+    for interval in (300, 600):
+        document = copy.deepcopy(DOCUMENT)
+        for target in document["targets"]:
+            target["key"] = f"both-{target['key']}"
+            target["intervalSeconds"] = interval
+        document["channels"], document["maintenanceWindows"] = [], []
+        # Many targets, so that two interleaved writers would mix.
+        document["targets"] += [
+            {
+                "key": f"both-{n}",
+                "kind": "tcp",
+                "host": "127.0.0.1",
+                "port": 9,
+                "intervalSeconds": interval,
+            }
+            for n in range(150)
+        ]
+        documents.append(write(tmp_path / f"at-{interval}.yaml", document))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPTIME_")}
+    env.update(UPTIME_URL=api.url, UPTIME_API_TOKEN=TOKEN)
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "uptime_cli", "apply", "-f", path],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in documents
+    ]
+    outcomes = [process.communicate(timeout=120) for process in running]
+    assert [process.returncode for process in running] == [0, 0], outcomes
+    intervals = fetch(
+        database_url_of_api,
+        "SELECT DISTINCT interval_seconds FROM target WHERE key LIKE 'both-%'",
+    )
+    assert intervals in ([(300,)], [(600,)]), "one document whole, never a mix"
+    assert len(fetch(database_url_of_api, "SELECT 1 FROM target WHERE key LIKE 'both-%'")) == 156

@@ -45,7 +45,9 @@ HOOK_URL = "https://hooks.example.com/uptime/hook-secret-4-abcdef"
 HOOK_SECRET = "webhook-signing-secret-5-abcdef"
 SMTP_PASSWORD = "smtp-secret-6-abcdef"
 SLACK_URL = "https://hooks.slack.com/services/slack-secret-7-abcdef"
+BODY = '{"ping": true, "token": "body-secret-8-abcdef"}'
 SECRETS = (
+    BODY,
     TOKEN,
     API_KEY,
     BASIC_URL,
@@ -60,6 +62,7 @@ REFERENCES = {
     secret_reference("target", "api", "http", "headers", "Authorization"): TOKEN,
     secret_reference("target", "api", "http", "headers", "X-Api-Key"): API_KEY,
     secret_reference("target", "api", "http", "headers", "Accept"): "application/json",
+    secret_reference("target", "api", "http", "body"): BODY,
     secret_reference("target", "basic", "url"): BASIC_URL,
     secret_reference("channel", "ops-hook", "webhook", "url"): HOOK_URL,
     secret_reference("channel", "ops-hook", "webhook", "secret"): HOOK_SECRET,
@@ -98,7 +101,7 @@ TARGETS = [
                 {"name": "X-Api-Key", "value": API_KEY},
                 {"name": "Accept", "value": "application/json"},
             ],
-            "body": '{"ping": true}',
+            "body": BODY,
         },
     ),
     # A name that reads as a reference: written escaped.
@@ -250,7 +253,7 @@ async def test_export_writes_no_secret_and_reads_back_as_stored(
         assert secret not in text
     for fragment in ("secret-1", "secret-2", "secret-3", "secret-4", "secret-5", "secret-6"):
         assert fragment not in text
-    assert "secret-7" not in text
+    assert "secret-7" not in text and "secret-8" not in text
 
     # (2) Each is the reference the rule names, where the secret was.
     targets = _by_key(exported["targets"])
@@ -267,6 +270,8 @@ async def test_export_writes_no_secret_and_reads_back_as_stored(
         # Every header value is write-only: not only the ones that look secret.
         "Accept": "${TARGET_API_HTTP_HEADERS_ACCEPT}",
     }
+    # The body is write-only in the API too (it may carry a credential).
+    assert targets["api"]["http"]["body"] == "${TARGET_API_HTTP_BODY}"
     assert targets["api"]["url"] == "https://api.example.com/health"
     assert targets["basic"]["url"] == "${TARGET_BASIC_URL}"
     assert channels["ops-hook"]["webhook"] == {

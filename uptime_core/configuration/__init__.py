@@ -4,6 +4,8 @@ that ``uptime apply`` reads and ``uptime export`` writes (docs/configuration.md)
 - ``models.py``: the document's shape (pydantic, camelCase or snake_case, no unknown field)
 - ``document.py``: ``parse_document`` / ``parse_documents``: the core's validated fields, or
   one ``InvalidFields`` naming every problem at its path (``paths.py``)
+- ``apply.py``: ``apply_document``: the plan of what makes the database match a document,
+  written in one transaction, one apply at a time (``uptime apply``)
 - ``export.py``: ``export_document``: the database as a document, secrets written as
   ``${NAME}`` references (``uptime export``)
 - ``secrets.py``: ``${NAME}`` values read from the environment; ``secret_reference`` names

@@ -7,16 +7,14 @@ in key order, absent values left out; channels name their targets by key (or say
 ``allTargets``), a window its target.
 
 Secrets are never written. Each write-only value (a webhook's ``url`` and ``secret``, a Slack
-``url``, an SMTP ``password``, every request header's value, a target URL that holds a
-password) is written as the ``${NAME}`` that ``secret_reference`` names, so the file says which
+``url``, an SMTP ``password``, every request header's value and the request body, a target URL
+that holds a password) is written as the ``${NAME}`` that ``secret_reference`` names, so the file says which
 variables ``uptime apply`` needs. Two different secrets that the rule would give one name (a
 header ``X-Key`` and a header ``X_Key``) are told apart by a suffix, ``_2``, ``_3``... Other
 text that would read as a reference, ``${NAME}``, is written ``$${NAME}``; the text
 ``$${NAME}`` itself has no spelling that reads back as it is, so it is refused.
 
-Decisions: an HTTP request body, write-only in the API, is written as it is (the list of
-secrets in docs/configuration.md does not name it); what the document has no field for (a
-target's pause, states, history) is not written.
+What the document has no field for (a target's pause, states, history) is not written.
 """
 
 from __future__ import annotations
@@ -194,6 +192,9 @@ class _Writer:
         written = self.fields(
             {to_camel(name): value for name, value in options.items()}, f"{where}.{kind}"
         )
+        if isinstance(written.get("body"), str):
+            # Write-only in the API like the headers (it may carry a credential).
+            written["body"] = self.secret(options["body"], "target", key, kind, "body")
         if headers:
             written["headers"] = [
                 {
