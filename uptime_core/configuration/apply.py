@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -88,19 +88,20 @@ class Plan:
         return sum(1 for change in self.changes if change.action is action)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Stored:
     """Everything stored, by key."""
 
     targets: dict[str, targets.TargetRow]
     channels: dict[str, channels.ChannelRow]
     windows: dict[str, maintenance.MaintenanceRow]
+    _keys: dict[int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._keys = {row.id: key for key, row in self.targets.items()}
 
     def target_key(self, target_id: int | None) -> str | None:
-        for key, row in self.targets.items():
-            if row.id == target_id:
-                return key
-        return None
+        return None if target_id is None else self._keys.get(target_id)
 
 
 async def apply_document(
@@ -186,10 +187,9 @@ def _spelled(name: str) -> str:
 def _target_changes(entry: TargetEntry, row: targets.TargetRow) -> list[str]:
     given = entry.fields
     changed = [
-        _spelled(field.name)
-        for field in fields(targets.TargetFields)
-        if field.name not in ("options", "key")
-        and _differs(getattr(given, field.name), getattr(row, field.name))
+        _spelled(name)
+        for name in (f.name for f in fields(targets.TargetFields))
+        if name not in ("options", "key") and _differs(getattr(given, name), getattr(row, name))
     ]
     return changed + _changed_settings(given.kind, given.options or {}, row.options or {})
 
@@ -357,7 +357,7 @@ async def _write_target(
     row = stored.targets[entry.key]
     if action is not Action.UPDATE:
         return row.id, False
-    given = {field.name: getattr(entry.fields, field.name) for field in fields(entry.fields)}
+    given = {f.name: getattr(entry.fields, f.name) for f in fields(entry.fields)}
     # The document states every option, write-only ones (headers, body) included: what it
     # leaves out goes, even where the URL moves to another host.
     stated = {**dict.fromkeys(row.options), **(entry.fields.options or {})}

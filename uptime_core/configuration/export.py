@@ -8,11 +8,11 @@ in key order, absent values left out; channels name their targets by key (or say
 
 Secrets are never written. Each write-only value (a webhook's ``url`` and ``secret``, a Slack
 ``url``, an SMTP ``password``, every request header's value and the request body, a target URL
-that holds a password) is written as the ``${NAME}`` that ``secret_reference`` names, so the file says which
-variables ``uptime apply`` needs. Two different secrets that the rule would give one name (a
-header ``X-Key`` and a header ``X_Key``) are told apart by a suffix, ``_2``, ``_3``... Other
-text that would read as a reference, ``${NAME}``, is written ``$${NAME}``; the text
-``$${NAME}`` itself has no spelling that reads back as it is, so it is refused.
+that holds a password) is written as the ``${NAME}`` that ``secret_reference`` names, so the
+file says which variables ``uptime apply`` needs. Two different secrets that the rule would give
+one name (a header ``X-Key`` and a header ``X_Key``) are told apart by a suffix, ``_2``,
+``_3``... Other text that would read as a reference, ``${NAME}``, is written ``$${NAME}``; the
+text ``$${NAME}`` itself has no spelling that reads back as it is, so it is refused.
 
 What the document has no field for (a target's pause, states, history) is not written.
 """
