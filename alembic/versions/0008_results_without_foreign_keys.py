@@ -59,8 +59,10 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
     for table in DERIVED:
         # Rows of targets deleted without the key to cascade would fail it.
-        op.execute(f"DELETE FROM {table} AS x WHERE NOT EXISTS "
-                   "(SELECT 1 FROM target AS t WHERE t.id = x.target_id)")
+        op.execute(
+            f"DELETE FROM {table} AS x WHERE NOT EXISTS "
+            "(SELECT 1 FROM target AS t WHERE t.id = x.target_id)"
+        )
         op.create_foreign_key(
             op.f(f"fk_{table}_target_id_target"),
             table,
