@@ -118,3 +118,22 @@ class Weekday(enum.IntEnum):
     FRIDAY = 5
     SATURDAY = 6
     SUNDAY = 7
+
+
+class TokenScope(enum.StrEnum):
+    """What a named API token may do: ``read`` reads everything and scrapes ``/metrics``;
+    ``write`` also manages targets, channels and maintenance windows; ``admin`` also manages
+    tokens and status pages (``UPTIME_API_TOKEN`` is an admin token)."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class IncidentUpdateStatus(enum.StrEnum):
+    """Where an operator says an incident stands, on status pages."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"

@@ -65,13 +65,13 @@ def _timestamp(*, nullable: bool, default_now: bool = False) -> Any:
     )
 
 
-# A key: lowercase letters and digits in runs joined by single dashes, at most 63 characters
-# (uptime_core/keys.py). One left out on insert is derived from the name by the trigger
-# ``derive_key`` of migration 0005 (not described here: Alembic compares tables, not triggers).
 # Free room left on the pages of tables whose rows are updated with every check (the target's
 # lease, the rollups), so that those updates can stay on the page (migration 0008).
 UPDATED_EVERY_CHECK_FILLFACTOR = 70
 
+# A key: lowercase letters and digits in runs joined by single dashes, at most 63 characters
+# (uptime_core/keys.py). One left out on insert is derived from the name by the trigger
+# ``derive_key`` of migration 0005 (not described here: Alembic compares tables, not triggers).
 KEY_FORMAT = "key ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(key) <= 63"
 
 
@@ -122,6 +122,8 @@ class Target(SQLModel, table=True):
     failure_threshold: int = Field(default=2)
     recovery_threshold: int = Field(default=2)
     paused: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Badges (/badge/{key}/...) are served for public targets only (migration 0009).
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     status: TargetStatus = Field(
         default=TargetStatus.UNKNOWN,
         sa_type=_enum(TargetStatus, "target_status"),
@@ -426,3 +428,7 @@ class MaintenanceWindow(SQLModel, table=True):
     duration_seconds: int | None = Field(default=None)
     time_zone: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime | None = _timestamp(nullable=False, default_now=True)
+
+
+# The tables of what others see (tokens, status pages, incident updates): registered too.
+from uptime_core import models_public  # noqa: E402, F401

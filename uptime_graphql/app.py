@@ -30,6 +30,7 @@ from uptime_graphql.dashboard import mount_dashboard
 from uptime_graphql.guards import BodyLimit, HostGuard
 from uptime_graphql.live.listener import LiveEvents
 from uptime_graphql.live.shared_execution import SharedTexts
+from uptime_graphql.public import badges, metrics, status
 from uptime_graphql.schema import schema
 
 # How deep a request's JSON (the body, `variables`, a WebSocket message) may nest. Our inputs
@@ -131,6 +132,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             await app.state.pool.close()
 
     app = FastAPI(title="uptime", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -156,6 +158,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     router: GraphQLRouter[Context, Any] = Router(settings, context_getter=context)
     app.include_router(router, prefix="/graphql")
+    for public in (status.router, badges.router, metrics.router):
+        app.include_router(public)
     mount_dashboard(app)
     app.mount(graphiql.STATIC_URL, graphiql.GraphiQLFiles(directory=graphiql.STATIC), name="static")
     # Outermost last: the Host rule first, then the body limit, for every route.

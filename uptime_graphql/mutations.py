@@ -13,6 +13,7 @@ from strawberry.utils.str_converters import to_camel_case
 from uptime_core import maintenance, targets
 from uptime_core.alerting import channels, outbox
 from uptime_core.validation import FieldError, InvalidFields
+from uptime_graphql import status_pages, tokens
 from uptime_graphql.configuration import (
     ApplyConfigurationInput,
     ApplyConfigurationResult,
@@ -106,7 +107,7 @@ def _chosen_options(given: CreateTargetInput | UpdateTargetInput, kind: str) -> 
 
 
 @strawberry.type
-class Mutation:
+class Mutation(tokens.MutationPart, status_pages.MutationPart):
     @strawberry.mutation(description="Create a target; it is first checked within its interval.")
     async def create_target(self, info: strawberry.Info, input: CreateTargetInput) -> TargetResult:
         kind = input.kind.value

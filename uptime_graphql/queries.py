@@ -18,6 +18,7 @@ from uptime_core.enums import UptimeWindow
 from uptime_core.history import incident_by_id
 from uptime_core.maintenance import window_by_id
 from uptime_core.targets import list_targets
+from uptime_graphql import status_pages, tokens
 from uptime_graphql.types.channel import (
     DeliveryConnection,
     NotificationChannel,
@@ -64,7 +65,7 @@ def _asked_of_each_target(selected: list[Selection]) -> tuple[bool, list[UptimeW
 
 
 @strawberry.type(description="The root of every query.")
-class Query:
+class Query(tokens.QueryPart, status_pages.QueryPart):
     @strawberry.field(description="The server's version.")
     def version(self) -> str:
         return __version__
