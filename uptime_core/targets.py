@@ -45,6 +45,7 @@ class TargetRow:
     failure_threshold: int
     recovery_threshold: int
     retry_interval_seconds: int | None  # None: the default (effective_retry_interval_seconds)
+    public: bool  # its badges are served (/badge/{key}/...)
     paused: bool
     status: str
     status_changed_at: datetime | None
@@ -70,6 +71,8 @@ class TargetFields:
     key: str | None = None  # None: derived from the name when created (uptime_core/keys.py)
     # The interval of the checks that confirm a change; None: the default (see below).
     retry_interval_seconds: int | None = None
+    # Whether its badges are served without a token (/badge/{key}/...).
+    public: bool = False
 
 
 DEFAULT_RETRY_INTERVAL_SECONDS = 10
@@ -141,6 +144,7 @@ def validate(fields: TargetFields) -> TargetFields:
         options=settings.options,
         key=fields.key,
         retry_interval_seconds=fields.retry_interval_seconds,
+        public=fields.public,
     )
 
 
@@ -174,6 +178,7 @@ async def _insert(connection: asyncpg.Connection | asyncpg.Pool, valid: TargetFi
         valid.recovery_threshold,
         valid.key,
         valid.retry_interval_seconds,
+        valid.public,
     )
     assert row is not None
     return row
@@ -311,6 +316,7 @@ async def _update(
             valid.recovery_threshold,
             valid.key,
             valid.retry_interval_seconds,
+            valid.public,
         )
         assert updated is not None
         return _target(updated)

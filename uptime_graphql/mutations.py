@@ -75,9 +75,11 @@ _PLAIN_FIELDS = (
     "failure_threshold",
     "recovery_threshold",
     "retry_interval_seconds",
+    "public",
 )
 _REQUIRED = {
     "name",
+    "public",
     "key",
     "interval_seconds",
     "timeout_seconds",
@@ -122,6 +124,7 @@ class Mutation(tokens.MutationPart, status_pages.MutationPart):
             failure_threshold=input.failure_threshold,
             recovery_threshold=input.recovery_threshold,
             retry_interval_seconds=input.retry_interval_seconds,
+            public=input.public,
             options=targets.merge_options({}, option_changes(_chosen_options(input, kind))),
             key=input.key,
         )

@@ -41,7 +41,7 @@ targets:
   - {key: api, kind: http, url: "https://api.example.com/", http: {method: HEAD}}
   - {key: db, kind: tcp, host: db.internal, port: 5432}
   - {key: cache, kind: tcp, host: cache.internal, port: 6379, tcp: {tls: true}}
-  - {key: gateway, kind: icmp, host: 10.0.0.1}
+  - {key: gateway, kind: icmp, host: 10.0.0.1, public: true}
 channels:
   - key: ops-hook
     kind: webhook
@@ -127,6 +127,8 @@ async def test_dry_run_apply_then_nothing_to_do(db: asyncpg.Connection) -> None:
         "ORDER BY 1"
     )
     assert [row["key"] for row in watched] == ["api", "shop"]
+    public = await db.fetch("SELECT key FROM target WHERE public")
+    assert [row["key"] for row in public] == ["gateway"]
     window_target = await db.fetchval(
         "SELECT t.key FROM maintenance_window AS m JOIN target AS t ON t.id = m.target_id"
     )

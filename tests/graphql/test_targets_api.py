@@ -53,6 +53,19 @@ async def test_create_then_read_a_target(api: Api) -> None:
     assert node["node"] == {"id": target_id, "kind": "HTTP"}
 
 
+async def test_public_is_false_until_set_and_reads_back(api: Api, db: asyncpg.Connection) -> None:
+    created = await create(api, name="db", kind="TCP", host="127.0.0.1", port=5432)
+    one = f'{{ target(id: "{created["id"]}") {{ public }} }}'
+    assert (await api.data(one))["target"] == {"public": False}
+    changed = await api.data(UPDATE, input={"id": created["id"], "public": True})
+    assert "message" not in changed["updateTarget"], changed
+    assert (await api.data(one))["target"] == {"public": True}
+    assert await db.fetchval("SELECT public FROM target") is True
+    refused = await api.data(UPDATE, input={"id": created["id"], "public": None})
+    assert refused["updateTarget"]["field"] == "public"
+    assert await db.fetchval("SELECT public FROM target") is True, "nothing written"
+
+
 async def test_targets_page_filter_and_search(api: Api) -> None:
     for n in range(5):
         await create(

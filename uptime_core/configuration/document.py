@@ -263,6 +263,7 @@ def _target(file: _File, prefix: list[str | int], spec: TargetSpec) -> None:
         failure_threshold=spec.failure_threshold,
         recovery_threshold=spec.recovery_threshold,
         retry_interval_seconds=spec.retry_interval_seconds,
+        public=spec.public,
         options=_dump(settings[kind], by_alias=True),
         key=spec.key,
     )

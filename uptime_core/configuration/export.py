@@ -45,7 +45,7 @@ _CHANNEL_SECRETS: dict[str, tuple[str, ...]] = {
 
 _TARGETS = """
 SELECT id, key, name, kind, url, host, port, interval_seconds, timeout_seconds,
-       failure_threshold, recovery_threshold, retry_interval_seconds, options
+       failure_threshold, recovery_threshold, retry_interval_seconds, public, options
 FROM target
 """
 _CHANNELS = """
@@ -178,6 +178,8 @@ class _Writer:
                 "failureThreshold": row["failure_threshold"],
                 "recoveryThreshold": row["recovery_threshold"],
                 "retryIntervalSeconds": row["retry_interval_seconds"],
+                # Written only when set, as the document's default is false.
+                "public": row["public"] or None,
             },
             where,
         )

@@ -137,6 +137,9 @@ class TargetSpec(Spec):
         "after a pass of a DOWN target not yet UP): 1 to the interval; default the smaller of "
         "the interval and 10.",
     )
+    public: bool = Field(
+        default=False, description="Serve its badges (/badge/{key}/...) without a token."
+    )
     http: HttpOptionsSpec | None = None
     tcp: TcpOptionsSpec | None = None
     icmp: IcmpOptionsSpec | None = None

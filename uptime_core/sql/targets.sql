@@ -2,34 +2,34 @@
 -- targets returns TargetRow's columns, in its order (tests/core/test_sql_files.py checks).
 
 -- create_target --
--- A new target from $1 .. $12 (a NULL key $11 is derived from the name by the trigger
+-- A new target from $1 .. $13 (a NULL key $11 is derived from the name by the trigger
 -- derive_key, migration 0005); its first slot comes within a second, except for a transaction
 -- creating hundreds, whose later targets are spread wider, up to their interval
 -- (claim.FIRST_SLOT), so that targets created together do not all fire in the same second.
 INSERT INTO target (name, kind, url, host, port, interval_seconds, timeout_seconds,
                     options, failure_threshold, recovery_threshold, key, retry_interval_seconds,
-                    next_run_at)
-SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, $11, $12,
+                    public, next_run_at)
+SELECT $1, $2, $3, $4, $5, interval_seconds, $7, $8::jsonb, $9, $10, $11, $12, $13,
        now() + random() * make_interval(secs => least(interval_seconds, greatest(
            1, set_config('uptime.first_slots', (coalesce(nullif(
                current_setting('uptime.first_slots', true), '')::int, 0) + 1)::text, true)::int
            / 100.0)))
 FROM (SELECT $6::int AS interval_seconds) AS given
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-          failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+          failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
           status_changed_at, next_run_at, created_at, updated_at
 
 -- target_for_update --
 -- Target $1, holding the row until the transaction ends (an update reads, then writes).
 SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-       failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+       failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
        status_changed_at, next_run_at, created_at, updated_at
 FROM target
 WHERE id = $1
 FOR UPDATE
 
 -- update_target --
--- Replace target $1's settings with $2 .. $13. A change to what is probed or how often
+-- Replace target $1's settings with $2 .. $14. A change to what is probed or how often
 -- (kind, URL, host, port, interval, timeout, options) moves the next slot to a new one, as for
 -- a new target (claim.FIRST_SLOT), and frees the lease: a check in flight (or claimed ahead)
 -- with the old settings is fenced out when it finishes, since its slot is no longer the
@@ -37,7 +37,8 @@ FOR UPDATE
 UPDATE target
 SET name = $2, kind = $3, url = $4, host = $5, port = $6, interval_seconds = $7,
     timeout_seconds = $8, options = $9::jsonb, failure_threshold = $10,
-    recovery_threshold = $11, key = $12, retry_interval_seconds = $13, updated_at = now(),
+    recovery_threshold = $11, key = $12, retry_interval_seconds = $13, public = $14,
+    updated_at = now(),
     next_run_at = CASE WHEN old.probe_changed AND NOT paused THEN
        now() + random() * make_interval(secs => least(interval_seconds, greatest(
            1, set_config('uptime.first_slots', (coalesce(nullif(
@@ -51,7 +52,7 @@ FROM (SELECT (kind, url, host, port, interval_seconds, timeout_seconds, options)
       FROM target WHERE id = $1) AS old
 WHERE id = $1
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-          failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+          failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
           status_changed_at, next_run_at, created_at, updated_at
 
 -- delete_target --
@@ -87,7 +88,7 @@ SET paused = true, status = 'paused',
     next_run_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE id = $1
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-          failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+          failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
           status_changed_at, next_run_at, created_at, updated_at
 
 -- resume_target --
@@ -103,7 +104,7 @@ SET paused = false,
     updated_at = now()
 WHERE id = $1
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-          failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+          failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
           status_changed_at, next_run_at, created_at, updated_at
 
 -- check_target_now --
@@ -114,19 +115,19 @@ SET next_run_at = CASE WHEN NOT paused
                        THEN least(next_run_at, now()) ELSE next_run_at END
 WHERE id = $1
 RETURNING id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-          failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+          failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
           status_changed_at, next_run_at, created_at, updated_at
 
 -- targets_by_id --
 SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-       failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+       failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
        status_changed_at, next_run_at, created_at, updated_at
 FROM target
 WHERE id = ANY($1::bigint[])
 
 -- target_by_key --
 SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-       failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+       failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
        status_changed_at, next_run_at, created_at, updated_at
 FROM target
 WHERE key = $1
@@ -135,7 +136,7 @@ WHERE key = $1
 -- A page of targets in id order: after id $1, in status $2, whose name matches the ILIKE
 -- pattern $3 (each NULL: any), $4 rows at most.
 SELECT id, name, key, kind, url, host, port, interval_seconds, timeout_seconds, options,
-       failure_threshold, recovery_threshold, retry_interval_seconds, paused, status,
+       failure_threshold, recovery_threshold, retry_interval_seconds, public, paused, status,
        status_changed_at, next_run_at, created_at, updated_at
 FROM target
 WHERE ($1::bigint IS NULL OR id > $1)

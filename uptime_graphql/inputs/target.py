@@ -149,6 +149,10 @@ class CreateTargetInput:
         "recovery threshold. 1 to intervalSeconds; null: the default, the smaller of "
         "intervalSeconds and 10.",
     )
+    public: bool = strawberry.field(
+        default=False,
+        description="Serve its badges (/badge/{key}/...) without a token (default false).",
+    )
     http: HttpOptionsInput | None = None
     tcp: TcpOptionsInput | None = None
     icmp: IcmpOptionsInput | None = None
@@ -174,6 +178,7 @@ class UpdateTargetInput:
     retry_interval_seconds: int | None = strawberry.field(
         default=strawberry.UNSET, description="null: back to the default."
     )
+    public: bool | None = strawberry.UNSET
     http: HttpOptionsInput | None = strawberry.UNSET
     tcp: TcpOptionsInput | None = strawberry.UNSET
     icmp: IcmpOptionsInput | None = strawberry.UNSET

@@ -138,6 +138,10 @@ class Target(Node):
         "failure not yet DOWN, after a pass of a DOWN target not yet UP); null: the default. "
         "effectiveRetryIntervalSeconds is the one in force."
     )
+    public: bool = strawberry.field(
+        description="Its badges (/badge/{key}/status.svg, uptime, latency) are served "
+        "without a token."
+    )
     paused: bool
     status: TargetStatus
     status_changed_at: datetime | None
@@ -254,6 +258,7 @@ class Target(Node):
             failure_threshold=row.failure_threshold,
             recovery_threshold=row.recovery_threshold,
             retry_interval_seconds=row.retry_interval_seconds,
+            public=row.public,
             paused=row.paused,
             status=TargetStatus(row.status),
             status_changed_at=row.status_changed_at,

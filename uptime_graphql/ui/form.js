@@ -92,6 +92,7 @@ export function renderForm(t) {
         ${text("recoveryThreshold", "Up after passes", t?.recoveryThreshold ?? 2, { inputmode: "numeric" })}
         ${text("retryIntervalSeconds", "Retry interval (s)", t?.retryIntervalSeconds ?? "", { inputmode: "numeric", hint: "How soon the checks that confirm a change come; empty: the smaller of the interval and 10" })}
       </div>
+      ${check("public", "Public badges (/badge/KEY/status.svg, uptime, latency: served without a token)", t?.public ?? false)}
     </fieldset>
     <fieldset data-kinds="HTTP"><legend>HTTP options</legend>
       <div class="row">

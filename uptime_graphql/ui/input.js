@@ -55,6 +55,7 @@ export function formInput(form, existing) {
     failureThreshold: number(form, "failureThreshold"),
     recoveryThreshold: number(form, "recoveryThreshold"),
     retryIntervalSeconds: number(form, "retryIntervalSeconds"),  // empty: null, the default
+    public: value(form, "public"),
   };
   if (kind === "HTTP") {
     input.url = value(form, "url");

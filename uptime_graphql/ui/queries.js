@@ -27,7 +27,7 @@ const UPTIME = "ratio coverage checks failures downtimeSeconds latency { p50Ms p
 export const TARGET = `query Target($id: ID!, $window: UptimeWindow!) {
   target(id: $id) {
     id name kind url host port intervalSeconds timeoutSeconds failureThreshold
-    recoveryThreshold retryIntervalSeconds effectiveRetryIntervalSeconds paused status
+    recoveryThreshold retryIntervalSeconds effectiveRetryIntervalSeconds public paused status
     statusChangedAt createdAt
     http { method headers { name } hasBody acceptedStatusCodes followRedirects maxRedirects
            verifyTls keyword keywordAbsent jsonAssertion { path operator value }
