@@ -1,0 +1,176 @@
+"""Status pages through the API: the mutations (typed errors, nothing half-written), the
+queries, Incident.updates, and the public routes (HTML, JSON, Atom, RSS) without a token, with
+their cache."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import feedparser
+import httpx
+
+from tests.graphql.conftest import Api
+from tests.support.status_pages import add_incident, add_maintenance, seed_days
+from tests.support.targets import TargetSpec, insert_targets
+
+SECRET_URL = "https://secret-api.internal.example:8443/health"
+SECRETS = ("secret-api", "internal.example", "10.9.8.7", "refused by")
+
+PAGE_FIELDS = """
+  ... on StatusPage { id slug title description url showLatency showUptimeWindows
+                      groups { name targets { name } } }
+  ... on ValidationError { field message }
+  ... on NotFoundError { id }
+"""
+CREATE = f"""
+mutation($input: CreateStatusPageInput!) {{ createStatusPage(input: $input) {{ {PAGE_FIELDS} }} }}
+"""
+UPDATE = f"""
+mutation($input: UpdateStatusPageInput!) {{ updateStatusPage(input: $input) {{ {PAGE_FIELDS} }} }}
+"""
+DELETE = """
+mutation($id: ID!) { deleteStatusPage(id: $id) {
+  ... on StatusPageDeleted { id slug } ... on NotFoundError { id } } }
+"""
+POST_UPDATE = """
+mutation($input: PostIncidentUpdateInput!) { postIncidentUpdate(input: $input) {
+  ... on IncidentUpdate { id status message createdAt }
+  ... on ValidationError { field }
+  ... on NotFoundError { id } } }
+"""
+
+
+def gid(kind: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+
+
+async def _seed(db: asyncpg.Connection) -> tuple[list[int], int]:
+    ids = await insert_targets(
+        db,
+        [
+            TargetSpec("http", url=SECRET_URL, name="Website", interval_seconds=3600),
+            TargetSpec("icmp", host="10.9.8.7", name="Edge", interval_seconds=3600),
+        ],
+    )
+    for target_id in ids:
+        await seed_days(db, target_id, days=10, down_hours={2: 3})
+    await db.execute("UPDATE target SET status = 'up' WHERE id = $1", ids[0])
+    await db.execute("UPDATE target SET status = 'down' WHERE id = $1", ids[1])
+    now = datetime.now(UTC)
+    incident = await add_incident(db, ids[1], now - timedelta(hours=2), None)
+    await add_maintenance(
+        db, "Edge swap", ids[1], now + timedelta(hours=3), now + timedelta(hours=4)
+    )
+    return ids, incident
+
+
+def _input(ids: list[int], **changes: Any) -> dict[str, Any]:
+    return {
+        "slug": "acme",
+        "title": "Acme <status>",
+        "description": "All of it",
+        "groups": [
+            {"name": "Web", "targetIds": [gid("Target", ids[0])]},
+            {"name": "Network", "targetIds": [gid("Target", ids[1])]},
+        ],
+        "showLatency": True,
+        "showUptimeWindows": ["LAST_24_HOURS", "LAST_7_DAYS"],
+        **changes,
+    }
+
+
+async def test_mutations_queries_and_public_routes(
+    api: Api, api_url: str, db: asyncpg.Connection
+) -> None:
+    ids, incident = await _seed(db)
+    refused = await api.data(CREATE, input=_input(ids, slug="Bad Slug"))
+    assert refused["createStatusPage"]["field"] == "slug"
+    unknown = _input(ids, groups=[{"name": "x", "targetIds": [gid("Channel", 1)]}])
+    refused = await api.data(CREATE, input=unknown)
+    assert refused["createStatusPage"]["field"] == "groups.0.targetIds"
+    assert await db.fetchval("SELECT count(*) FROM status_page") == 0
+
+    page = (await api.data(CREATE, input=_input(ids)))["createStatusPage"]
+    assert page["url"] == "/status/acme"
+    assert page["groups"] == [
+        {"name": "Web", "targets": [{"name": "Website"}]},
+        {"name": "Network", "targets": [{"name": "Edge"}]},
+    ]
+    assert page["showUptimeWindows"] == ["LAST_24_HOURS", "LAST_7_DAYS"]
+    listed = await api.data("{ statusPages { edges { node { slug } } } }")
+    assert listed["statusPages"]["edges"] == [{"node": {"slug": "acme"}}]
+    one = await api.data(
+        '{ statusPage(slug: "acme") { title } nope: statusPage(slug: "x") { id } }'
+    )
+    assert one == {"statusPage": {"title": "Acme <status>"}, "nope": None}
+
+    for status, message in (("INVESTIGATING", "Looking into it"), ("IDENTIFIED", "A <bad> cable")):
+        posted = await api.data(
+            POST_UPDATE,
+            input={"incidentId": gid("Incident", incident), "status": status, "message": message},
+        )
+        assert posted["postIncidentUpdate"]["status"] == status
+    missing = await api.data(
+        POST_UPDATE,
+        input={"incidentId": gid("Incident", incident + 9), "status": "RESOLVED", "message": "x"},
+    )
+    assert missing["postIncidentUpdate"] == {"id": gid("Incident", incident + 9)}
+    updates = await api.data(
+        "query($id: ID!) { target(id: $id) { incidents { edges { node {"
+        " updates { message } } } } } }",
+        id=gid("Target", ids[1]),
+    )
+    node = updates["target"]["incidents"]["edges"][0]["node"]
+    assert node["updates"] == [{"message": "Looking into it"}, {"message": "A <bad> cable"}]
+
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+        html = await client.get("/status/acme")
+        assert html.status_code == 200, html.text
+        assert html.headers["cache-control"] == "public, max-age=30"
+        assert "default-src 'none'" in html.headers["content-security-policy"]
+        assert "<script" not in html.text
+        assert "Acme &lt;status&gt;" in html.text and "A &lt;bad&gt; cable" in html.text
+        assert html.text.count('class="bars"') == 2
+        assert "Edge swap" in html.text
+        again = await client.get("/status/acme", headers={"if-none-match": html.headers["etag"]})
+        assert again.status_code == 304
+
+        data = (await client.get("/status/acme.json")).json()
+        assert data["status"] == "down"
+        edge = data["groups"][1]["targets"][0]
+        assert edge["name"] == "Edge" and edge["status"] == "down" and len(edge["days"]) == 90
+        assert [u["message"] for u in data["incidents"][0]["updates"]] == [
+            "Looking into it",
+            "A <bad> cable",
+        ]
+        assert data["incidents"][0]["status"] == "identified"
+        assert data["maintenance"][0]["name"] == "Edge swap"
+
+        atom = feedparser.parse((await client.get("/status/acme/feed.atom")).content)
+        assert not atom.bozo, atom.bozo_exception
+        assert atom.feed.title == "Acme <status>"
+        assert [e.title for e in atom.entries] == ["Edge: Identified"]
+        assert "A <bad> cable" in atom.entries[0].content[0].value
+        rss = feedparser.parse((await client.get("/status/acme/feed.rss")).content)
+        assert not rss.bozo and [e.title for e in rss.entries] == ["Edge: Identified"]
+        texts = [html.text, str(data), str(atom), str(rss)]
+        for text in texts:
+            for secret in SECRETS:
+                assert secret not in text
+
+        # A change drops the cached page at once.
+        changed = await api.data(UPDATE, input={"id": page["id"], "title": "Acme"})
+        assert changed["updateStatusPage"]["title"] == "Acme"
+        assert "<title>Acme</title>" in (await client.get("/status/acme")).text
+        null = await api.data(UPDATE, input={"id": page["id"], "groups": None})
+        assert null["updateStatusPage"]["field"] == "groups"
+
+        deleted = await api.data(DELETE, id=page["id"])
+        assert deleted["deleteStatusPage"] == {"id": page["id"], "slug": "acme"}
+        for path in ("/status/acme", "/status/acme.json", "/status/acme/feed.atom"):
+            assert (await client.get(path)).status_code == 404
+    gone = await api.data(DELETE, id=page["id"])
+    assert gone["deleteStatusPage"] == {"id": page["id"]}
