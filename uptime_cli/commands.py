@@ -1,4 +1,4 @@
-"""The ``uptime`` command: run, api, worker, migrate, stats, targets, apply, export.
+"""The ``uptime`` command: run, api, worker, migrate, stats, targets, tokens, apply, export.
 
 The API and worker packages are imported only by the commands that need them, so a worker
 process never loads the GraphQL stack. The console script enters through
@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 from pydantic import ValidationError
 
-from uptime_cli import configuration, targets
+from uptime_cli import configuration, targets, tokens
 from uptime_cli.supervisor import Child, stop_children, supervise
 from uptime_core import __version__
 from uptime_core.runtime.db import (
@@ -363,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="first UTC day to recompute (YYYY-MM-DD)",
     )
     targets.add_parser(sub)
+    tokens.add_parser(sub)
     configuration.add_parsers(sub)
     return parser
 
@@ -387,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.command == "targets":
         return targets.run(args, settings)
+    elif args.command == "tokens":
+        return tokens.run(args, settings)
     elif args.command == "apply":
         return configuration.run_apply(args, settings)
     elif args.command == "export":

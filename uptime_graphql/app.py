@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -25,6 +26,7 @@ from uptime_core.runtime.health import readiness_problem
 from uptime_core.runtime.migrations import current_revision
 from uptime_core.runtime.settings import Settings
 from uptime_graphql import graphiql
+from uptime_graphql.auth import authenticate
 from uptime_graphql.context import Context, bearer
 from uptime_graphql.dashboard import mount_dashboard
 from uptime_graphql.guards import BodyLimit, HostGuard
@@ -32,6 +34,7 @@ from uptime_graphql.live.listener import LiveEvents
 from uptime_graphql.live.shared_execution import SharedTexts
 from uptime_graphql.public import badges, metrics, status
 from uptime_graphql.schema import schema
+from uptime_graphql.sessions import TokenSessions
 
 # How deep a request's JSON (the body, `variables`, a WebSocket message) may nest. Our inputs
 # need a handful of levels; Python's json gives up near 1,000 with a RecursionError.
@@ -99,22 +102,35 @@ class Router(GraphQLRouter[Context, Any]):
             log.info("refused a GraphQL request (%d): %s", error.status_code, error.reason)
             raise
 
-    def __init__(self, settings: Settings, **options: Any) -> None:
+    def __init__(self, settings: Settings, sessions: TokenSessions, **options: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **options)
         self.settings = settings
+        self.sessions = sessions  # open WebSockets by named token, closed when it is revoked
         self._texts = SharedTexts()
 
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         return graphiql.page(request, token_required=self.settings.api_token is not None)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        if not context.authorized:
+        caller = await authenticate(context)
+        if caller is None:
             log.info("refused a WebSocket connection_init: missing or wrong token (4403)")
             raise ConnectionRejectionError(
                 {"message": "a valid token is required", "code": "UNAUTHENTICATED"}
             )
+        if context.websocket is not None:
+            self.sessions.add(context.websocket, caller)
         unset: UnsetType = UNSET
         return unset
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, WebSocket):
+                self.sessions.discard(request)
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
@@ -124,6 +140,9 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(database_url, settings, connect_now=False)
         app.state.live = LiveEvents(database_url, app.state.pool)
+        # A revoked token's WebSockets close at once (uptime_graphql.sessions).
+        app.state.live.on_token_revoked = sessions.close_token
+        app.state.live.on_listening = functools.partial(sessions.close_revoked, app.state.pool)
         await app.state.live.start()
         try:
             yield
@@ -133,6 +152,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
 
     app = FastAPI(title="uptime", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    sessions = TokenSessions()
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -154,9 +174,10 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
             settings=settings,
             live=app.state.live,
             header_token=bearer(header),
+            websocket=websocket,
         )
 
-    router: GraphQLRouter[Context, Any] = Router(settings, context_getter=context)
+    router: GraphQLRouter[Context, Any] = Router(settings, sessions, context_getter=context)
     app.include_router(router, prefix="/graphql")
     for public in (status.router, badges.router, metrics.router):
         app.include_router(public)

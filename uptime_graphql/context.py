@@ -1,12 +1,12 @@
-"""What every resolver gets: the database pool, the request's DataLoaders, whether the caller
-presented the token."""
+"""What every resolver gets: the database pool, the request's DataLoaders, the tokens the
+caller presented and, once ``uptime_graphql.auth.authenticate`` asked, who the caller is."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from strawberry.fastapi import BaseContext
@@ -14,6 +14,11 @@ from strawberry.fastapi import BaseContext
 from uptime_core.runtime.settings import Settings
 from uptime_graphql.live.listener import LiveEvents
 from uptime_graphql.loaders import Loaders
+
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocket
+
+    from uptime_graphql.auth import Caller
 
 
 def token_matches(presented: str | None, settings: Settings) -> bool:
@@ -57,24 +62,15 @@ class Context(BaseContext):
     settings: Settings
     live: LiveEvents
     header_token: str | None
+    # The WebSocket this context serves (None over HTTP): closed when its token is revoked.
+    websocket: WebSocket | None = None
     loaders: Loaders = field(init=False)
+    # Who the caller is (auth.authenticate): None when refused; asked once per context.
+    caller: Caller | None = field(init=False, default=None)
+    caller_known: bool = field(init=False, default=False)
     # Latency series asked so far by this request (each is a query of its own).
     latency_series_asked: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         super().__init__()
         self.loaders = Loaders(self.pool)
-
-    @property
-    def authorized(self) -> bool:
-        """No token is configured; or the caller presented one, and every token it presented
-        is right: the ``Authorization`` header (of the HTTP request, or of a WebSocket's
-        upgrade) and the subscription's ``connection_init`` one."""
-        if self.settings.api_token is None:
-            return True
-        presented = [
-            token
-            for token in (self.header_token, connection_init_token(self.connection_params))
-            if token is not None
-        ]
-        return bool(presented) and all(token_matches(token, self.settings) for token in presented)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,7 +20,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext as OperationContext
+from strawberry.types.graphql import OperationType
 
+from uptime_graphql.auth import authenticate, forbidden, refusal, root_fields
 from uptime_graphql.context import Context
 from uptime_graphql.errors import unauthenticated
 from uptime_graphql.live.shared_execution import ExecutionContext
@@ -36,15 +39,42 @@ _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 
 
 class RequireToken(SchemaExtension):
-    """With UPTIME_API_TOKEN set, every operation needs it (the context knows if it came)."""
+    """Every operation needs an accepted caller (``auth.authenticate``: with UPTIME_API_TOKEN
+    set or a token presented, a valid token); queries and subscriptions need ``read``,
+    mutations ``write``, and those in ``auth.ADMIN_MUTATIONS`` ``admin``. A caller short of
+    the scope gets one FORBIDDEN error naming the fields and the scope, and nothing runs.
+    A mutation that ran is logged with the caller's name (never the token)."""
 
-    def on_operation(self) -> Iterator[None]:
+    async def on_operation(self) -> AsyncIterator[None]:
         # Fails closed: an operation run without our context (no way to know who asks) is
         # refused like one without the token.
         context = self.execution_context.context
-        if not isinstance(context, Context) or not context.authorized:
+        if not isinstance(context, Context) or await authenticate(context) is None:
             raise unauthenticated()
         yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        caller = context.caller if isinstance(context, Context) else None
+        mutation = execution.operation_type is OperationType.MUTATION
+        fields: list[str] = []
+        if mutation and caller is not None and execution.graphql_document is not None:
+            fields = root_fields(execution.graphql_document, execution.operation_name)
+            reason = refusal(fields, caller.scope)
+            if reason is not None:
+                # Answered without running (Strawberry runs nothing when a result is set).
+                execution.result = GraphQLExecutionResult(data=None, errors=[forbidden(reason)])
+        yield
+        result = execution.result
+        ran = isinstance(result, GraphQLExecutionResult) and result.data is not None
+        if mutation and caller is not None and ran:
+            log.info(
+                "GraphQL mutation %s (%s) by token %s",
+                _operation_name(execution),
+                ", ".join(dict.fromkeys(fields)) or "-",
+                caller.name,
+            )
 
 
 # The limiters make a new rule class per instance; made once, the rules are the same on every
@@ -111,9 +141,11 @@ class Schema(strawberry.Schema):
             if is_server_error(error, execution_context) and error.original_error is not None:
                 original = error.original_error
                 log.error(
-                    "GraphQL operation %s failed at %s: %s\nTraceback (most recent call last):\n%s",
+                    "GraphQL operation %s failed at %s%s: %s\n"
+                    "Traceback (most recent call last):\n%s",
                     operation,
                     ".".join(str(part) for part in error.path or ()) or "-",
+                    _by(execution_context),
                     describe_exception(original),
                     "".join(traceback.format_tb(original.__traceback__)).rstrip(),
                 )
@@ -122,10 +154,18 @@ class Schema(strawberry.Schema):
                 kinds[kind] = kinds.get(kind, 0) + 1
         if kinds:
             log.info(
-                "GraphQL operation %s refused: %s",
+                "GraphQL operation %s refused: %s%s",
                 operation,
                 ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())),
+                _by(execution_context),
             )
+
+
+def _by(execution_context: OperationContext | None) -> str:
+    """`` by token NAME`` for an accepted caller (a named token's name, never the token)."""
+    context = getattr(execution_context, "context", None)
+    caller = context.caller if isinstance(context, Context) else None
+    return "" if caller is None else f" by token {caller.name}"
 
 
 def _operation_name(execution_context: OperationContext | None) -> str:

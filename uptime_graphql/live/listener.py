@@ -8,6 +8,10 @@ row, one object, to every interested subscriber's bounded queue (``fanout``). A 
 falls behind loses its oldest events; it never slows the listener or the other subscribers. A
 lost listening connection is reopened with backoff; events sent meanwhile are missed (live
 views show the next ones).
+
+The same connection LISTENs for revoked tokens (``uptime_core.tokens.TOKENS_CHANNEL``): each id
+goes to ``on_token_revoked``, and ``on_listening`` runs each time listening (re)starts, so that
+what was missed meanwhile can be caught up (``uptime_graphql.sessions``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -25,6 +29,7 @@ import asyncpg
 from uptime_core.events import EVENTS_CHANNEL, ChecksRecorded, Event, StatusChange, parse
 from uptime_core.history import CHECK_COLUMNS, CheckRow
 from uptime_core.runtime.db import describe_error, libpq_url
+from uptime_core.tokens import TOKENS_CHANNEL
 from uptime_graphql.live.fanout import BATCH_QUEUE_SIZE, QUEUE_SIZE, BatchGroup, Subscriber
 
 log = logging.getLogger("uptime.live")
@@ -55,6 +60,10 @@ class LiveEvents:
         self.notifications: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE * 4)
         self.listening = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Revoked tokens (their ids), and what to do when listening (re)starts.
+        self.on_token_revoked: Callable[[int], Awaitable[object]] | None = None
+        self.on_listening: Callable[[], Awaitable[object]] | None = None
+        self._token_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._tasks = [
@@ -66,6 +75,7 @@ class LiveEvents:
         for group in list(self._batch_groups.values()):
             if group.task is not None:
                 self._tasks.append(group.task)
+        self._tasks.extend(self._token_tasks)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -158,7 +168,10 @@ class LiveEvents:
             connection.add_termination_listener(functools.partial(_set, closed))
             try:
                 await connection.add_listener(EVENTS_CHANNEL, self._notified)
+                await connection.add_listener(TOKENS_CHANNEL, self._token_revoked)
                 self.listening.set()
+                if self.on_listening is not None:
+                    self._run_token_task(self.on_listening())
                 await closed.wait()
                 down_since = time.monotonic()
                 log.warning("live events: the listening connection closed; reconnecting")
@@ -174,6 +187,27 @@ class LiveEvents:
         if self.notifications.full():
             self.notifications.get_nowait()
         self.notifications.put_nowait(payload)
+
+    def _token_revoked(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if self.on_token_revoked is None:
+            return
+        try:
+            token_id = int(payload)
+        except ValueError:
+            log.warning("live events: ignored a malformed token revocation: %.200s", payload)
+            return
+        self._run_token_task(self.on_token_revoked(token_id))
+
+    def _run_token_task(self, work: Awaitable[object]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("live events: could not check revoked tokens: %s", error)
+
+        task = asyncio.create_task(run())
+        self._token_tasks.add(task)
+        task.add_done_callback(self._token_tasks.discard)
 
     async def _dispatch_forever(self) -> None:
         while True:
