@@ -189,7 +189,7 @@ class Deliverer:
             self.went_out.discard(delivery.id)
         finally:
             self.sending.discard(delivery.id)
-        self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="sent")
+        self.metrics.deliveries.labels(kind=delivery.kind.value, outcome="sent").inc()
         log.info(
             "delivery %d (%s to channel %d) sent on attempt %d",
             delivery.id,
@@ -214,7 +214,7 @@ class Deliverer:
         if state is None:
             log.warning("delivery %d: lease lost to another worker; leaving it", delivery.id)
         elif state == "failed":
-            self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="failed")
+            self.metrics.deliveries.labels(kind=delivery.kind.value, outcome="failed").inc()
             log.warning(
                 "delivery %d (%s to channel %d) failed for good after %d attempts: %s",
                 delivery.id,
@@ -224,7 +224,7 @@ class Deliverer:
                 error,
             )
         else:
-            self.metrics.deliveries.inc(kind=delivery.kind.value, outcome="retried")
+            self.metrics.deliveries.labels(kind=delivery.kind.value, outcome="retried").inc()
             log.info(
                 "delivery %d: attempt %d failed (%s); next in %.1f s",
                 delivery.id,

@@ -287,12 +287,12 @@ class CheckLoop:
                 log.exception("probing target %d failed", slot.id)
                 continue
             finally:
-                self.metrics.in_flight.inc(-1)
+                self.metrics.in_flight.dec()
                 self.busy -= 1
                 self.outstanding -= 1
                 if self.busy == 0:
                     self.idle.set()
-            self.metrics.checks.inc(kind=slot.kind, status=result.status.value)
+            self.metrics.checks.labels(kind=slot.kind, status=result.status.value).inc()
             # Recorded soon enough that its next slot (one retry interval away at the
             # soonest) is free to be claimed ahead: a tenth of that, at most the gather time.
             record_by = asyncio.get_running_loop().time() + min(

@@ -212,9 +212,12 @@ class Worker:
         try:
             async with asyncio.timeout(5):
                 request_line = (await reader.readline()).decode("latin-1").split()
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
-                status, content_type, payload = await self._health_response(request_line)
+                accept = ""  # the Accept header: /metrics in the format it asks for
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "accept":
+                        accept = value.strip()
+                status, content_type, payload = await self._health_response(request_line, accept)
                 writer.write(
                     f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {content_type}\r\n"
                     f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
@@ -226,7 +229,9 @@ class Worker:
         finally:
             writer.close()
 
-    async def _health_response(self, request_line: list[str]) -> tuple[int, str, bytes]:
+    async def _health_response(
+        self, request_line: list[str], accept: str = ""
+    ) -> tuple[int, str, bytes]:
         if len(request_line) < 2 or request_line[0] != "GET":
             return _json(405, {"status": "method not allowed"})
         path = request_line[1].split("?")[0]
@@ -245,8 +250,8 @@ class Worker:
                 return _json(503, {"status": "unavailable", "reason": problem})
             return _json(200, {"status": "ready"})
         if path == "/metrics":
-            body = self.metrics.registry.render().encode()
-            return 200, "text/plain; version=0.0.4; charset=utf-8", body
+            body, content_type = self.metrics.render(accept)
+            return 200, content_type, body
         return _json(404, {"status": "not found"})
 
 

@@ -144,4 +144,4 @@ async def test_stopping_gives_back_the_slots_waiting_for_their_time(
     assert probes == []
     assert await db.fetchval("SELECT count(*) FROM check_result") == 0
     assert check_loop.waiting == {}
-    assert check_loop.metrics.released.value() == 3
+    assert check_loop.metrics.value("uptime_worker_leases_released_total") == 3

@@ -25,7 +25,14 @@ async def test_worker_serves_health_and_stops_on_signal(
         metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "# TYPE uptime_worker_checks_total counter" in metrics.text
-    assert "uptime_worker_database_up 1" in metrics.text
+    assert "uptime_worker_database_up 1.0" in metrics.text
+    assert metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    async with httpx.AsyncClient(base_url=worker.health) as client:
+        openmetrics = await client.get(
+            "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")
     assert await worker.stop(signum) == 0
     assert "connected to the database" in worker.output
     assert "stopped" in worker.output
@@ -75,16 +82,17 @@ async def test_every_counter_is_exported_from_0_right_after_the_start(
         "uptime_worker_results_fenced_total",
         "uptime_worker_database_outages_total",
     ):
-        assert samples[name] == "0", name
+        assert float(samples[name]) == 0, name
     for kind in ("http", "tcp", "icmp"):
         for status in ("up", "down", "degraded"):
-            assert samples[f'uptime_worker_checks_total{{kind="{kind}",status="{status}"}}'] == "0"
+            key = f'uptime_worker_checks_total{{kind="{kind}",status="{status}"}}'
+            assert float(samples[key]) == 0, key
     for kind in ("webhook", "slack", "email"):
         for outcome in ("sent", "retried", "failed"):
             key = f'uptime_worker_deliveries_total{{kind="{kind}",outcome="{outcome}"}}'
-            assert samples[key] == "0", key
-    assert samples["uptime_worker_database_up"] == "1"
-    assert samples["uptime_worker_database_writable"] == "1"
+            assert float(samples[key]) == 0, key
+    assert float(samples["uptime_worker_database_up"]) == 1
+    assert float(samples["uptime_worker_database_writable"]) == 1
     assert await worker.stop() == 0
 
 
