@@ -14,6 +14,7 @@ database. A token with the read scope is required (``require_http_scope``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -66,7 +67,7 @@ class TargetsCollector(Collector):
         )
         state = GaugeMetricFamily(
             "uptime_target_status",
-            "The target's confirmed state: 1 for the state it is in, 0 for the others.",
+            "The target's confirmed state: one series, at 1, labelled with the state it is in.",
             labels=[*TARGET_LABELS, "status"],
         )
         ratio = GaugeMetricFamily(
@@ -92,8 +93,7 @@ class TargetsCollector(Collector):
         for target in self.data.targets:
             labels = [target.key, target.name, target.kind]
             current = TargetStatus.PAUSED.value if target.paused else target.status
-            for status in TargetStatus:
-                state.add_metric([*labels, status.value], 1.0 if status.value == current else 0.0)
+            state.add_metric([*labels, current], 1.0)
             open_incidents.add_metric([target.key, target.name], target.open_incidents)
             incidents.add_metric([target.key, target.name], target.incidents)
             for window, uptime in self.data.uptime.get(target.id, {}).items():
@@ -132,5 +132,7 @@ def scrape_registry(data: Exposition) -> CollectorRegistry:
 async def metrics(request: Request) -> Response:
     data = await read_exposition(request.app.state.pool)
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    body = encoder(scrape_registry(data))
+    # Writing the text takes about 50 ms per 1,000 series: not on the event loop, which
+    # serves every other request and subscription of this process.
+    body = await asyncio.to_thread(encoder, scrape_registry(data))
     return Response(body, media_type=None, headers={"Content-Type": content_type})
