@@ -13,7 +13,10 @@ from pydantic import SecretStr
 
 from tests.graphql.conftest import ServeApi
 from tests.support.targets import TargetSpec, insert_targets, record_history
+from uptime_core.enums import TokenScope
+from uptime_core.runtime.db import create_pool
 from uptime_core.runtime.settings import Settings
+from uptime_core.tokens import create_token, revoke_token
 
 
 def samples(text: str) -> dict[str, list[Sample]]:
@@ -142,3 +145,22 @@ async def test_metrics_need_a_token_when_one_is_configured(
     assert wrong.status_code == 401
     assert accepted.status_code == 200
     assert "process_cpu_seconds_total" in accepted.text
+
+
+async def test_a_named_read_token_scrapes_until_it_is_revoked(
+    serve_api: ServeApi, database_url: str
+) -> None:
+    settings = Settings(database_url=database_url, api_token=SecretStr("s3cret-token"))
+    pool = await create_pool(database_url, settings)
+    try:
+        token, row = await create_token(pool, "prometheus", TokenScope.READ)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            serve_api(database_url, settings) as base,
+            httpx.AsyncClient(base_url=base) as client,
+        ):
+            assert (await client.get("/metrics", headers=headers)).status_code == 200
+            await revoke_token(pool, row.id)
+            assert (await client.get("/metrics", headers=headers)).status_code == 401
+    finally:
+        await pool.close()
