@@ -14,6 +14,7 @@ import strawberry
 from uptime_core import tokens
 from uptime_core.enums import TokenScope
 from uptime_core.validation import InvalidFields
+from uptime_graphql.auth import Caller
 from uptime_graphql.errors import NotFoundError, ValidationError, not_found, validation_error
 from uptime_graphql.types.node import global_id, parse_global_id
 
@@ -73,6 +74,16 @@ RevokeApiTokenResult = Annotated[ApiToken | NotFoundError, strawberry.union("Rev
 
 @strawberry.type
 class QueryPart:
+    @strawberry.field(
+        description="The scope of the caller: of the token sent (UPTIME_API_TOKEN is ADMIN), "
+        "or ADMIN for a caller without a token on a server without UPTIME_API_TOKEN. The UI "
+        "reads it to say what a READ token cannot do."
+    )
+    def token_scope(self, info: strawberry.Info) -> TokenScope:
+        caller: Caller | None = info.context.caller
+        assert caller is not None  # the schema refuses an operation without an accepted caller
+        return caller.scope
+
     @strawberry.field(description="Every named token, live and revoked, oldest first.")
     async def api_tokens(self, info: strawberry.Info) -> list[ApiToken]:
         return [ApiToken.from_row(row) for row in await tokens.list_tokens(info.context.pool)]

@@ -4,9 +4,9 @@
 
 import { renderEditor } from "./editor.js";
 import { fieldFor } from "./form.js";
-import { forgetToken, onTokenNeeded, onTokenStored, token } from "./graphql.js";
+import { forgetToken, onTokenNeeded, onTokenStored, request, token } from "./graphql.js";
 import { renderOverview } from "./overview.js";
-import { $, announce, askToken, showError } from "./page.js";
+import { $, announce, askToken, showError, showScope } from "./page.js";
 import { startLive, state } from "./state.js";
 import { renderTarget } from "./target.js";
 
@@ -50,6 +50,14 @@ async function route() {
   }
 }
 
+// What the token in use may do: a read token is told, in the header, that it cannot change.
+function readScope() {
+  request("{ tokenScope }").then(
+    (data) => showScope(data.tokenScope),
+    () => showScope(null),
+  );
+}
+
 function start() {
   onTokenNeeded(askToken);
   const forget = $("#forget-token");
@@ -57,11 +65,16 @@ function start() {
   forget.addEventListener("click", () => {
     forgetToken();
     showForget();
+    showScope(null);
     announce("Token forgotten");
   });
   window.addEventListener("storage", showForget);
-  onTokenStored(showForget);
+  onTokenStored(() => {
+    showForget();
+    readScope();
+  });
   showForget();
+  readScope();
   window.addEventListener("hashchange", route);
   startLive();
   route();

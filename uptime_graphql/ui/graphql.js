@@ -6,6 +6,9 @@ const TOKEN_KEY = "uptime.token";
 const ENDPOINT = "/graphql";
 
 export class Unauthenticated extends Error {}
+/** The token is accepted but its scope is too low (a read token asking for a change): the
+ * message names the scope needed, e.g. "createTarget needs a write token; this token is read". */
+export class Forbidden extends Error {}
 
 let askToken = async () => null; // replaced by the app with its dialog
 let asking = null; // one dialog at a time, however many requests were refused
@@ -62,7 +65,9 @@ export async function request(query, variables = {}) {
       continue;
     }
     if (body.errors && body.errors.length) {
-      throw new Error(body.errors.map((e) => e.message).join("; "));
+      const message = body.errors.map((e) => e.message).join("; ");
+      const forbidden = body.errors.some((e) => e.extensions && e.extensions.code === "FORBIDDEN");
+      throw forbidden ? new Forbidden(message) : new Error(message);
     }
     return body.data;
   }

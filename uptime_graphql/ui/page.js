@@ -1,7 +1,7 @@
 // The page around the views (index.html's fixed parts): the title, the screen-reader
 // announcer, the error banner and the two dialogs.
 
-import { Unauthenticated } from "./graphql.js";
+import { Forbidden, Unauthenticated } from "./graphql.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -17,9 +17,18 @@ export function setTitle(text) {
 
 export function showError(error) {
   const box = $("#error");
-  box.textContent =
-    error instanceof Unauthenticated ? "A token is required to use this server." : String(error.message || error);
+  if (error instanceof Unauthenticated) box.textContent = "A token is required to use this server.";
+  else if (error instanceof Forbidden)
+    box.textContent = `Not allowed with this token: ${error.message}. Use a token with that scope (uptime tokens create).`;
+  else box.textContent = String(error.message || error);
   box.hidden = false;
+}
+
+/** Say, in the header, what the token in use cannot do (a read token: look, not change). */
+export function showScope(scope) {
+  const note = $("#token-scope");
+  note.hidden = scope !== "READ";
+  note.textContent = "Read-only token: you can look but not change (targets, channels, windows)";
 }
 
 // A refresh the page started by itself failed (the API restarting, say): the figures stay as

@@ -74,6 +74,15 @@ MUTATIONS = {
         'mutation { revokeApiToken(id: "QXBpVG9rZW46MQ==") { __typename } }',
         TokenScope.ADMIN,
     ),
+    "createStatusPage": (
+        'mutation { createStatusPage(input: {slug: "s", title: "S", groups: [], '
+        "showLatency: false, showUptimeWindows: []}) { __typename } }",
+        TokenScope.ADMIN,
+    ),
+    "deleteStatusPage": (
+        'mutation { deleteStatusPage(id: "U3RhdHVzUGFnZTox") { __typename } }',
+        TokenScope.ADMIN,
+    ),
 }
 
 
@@ -165,12 +174,14 @@ async def test_a_read_token_reads_but_every_mutation_is_forbidden_naming_the_sco
     assert await reader.data("{ targets(first: 5) { edges { node { id } } } }")
     assert await reader.data("{ __schema { queryType { name } } }")
     assert (await reader.data(LIST_TOKENS))["apiTokens"][0]["name"] == "dashboard"
+    assert await reader.data("{ tokenScope }") == {"tokenScope": "READ"}
+    assert await admin.data("{ tokenScope }") == {"tokenScope": "ADMIN"}
     for field, (mutation, needed) in MUTATIONS.items():
         message = await reader.refused(mutation, "FORBIDDEN")
         article = "an" if needed is TokenScope.ADMIN else "a"
         assert message == f"{field} needs {article} {needed.value} token; this token is read"
     # Nothing ran: no target, channel, window or token was made.
-    for table in ("target", "notification_channel", "maintenance_window"):
+    for table in ("target", "notification_channel", "maintenance_window", "status_page"):
         assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await db.fetchval("SELECT count(*) FROM api_token") == 1
     # Through fragments and aliases too, and a mutation of only __typename is no change.
@@ -211,7 +222,11 @@ async def test_write_manages_targets_but_not_tokens_and_admin_manages_both(
     )
     message = await writer.refused(both, "FORBIDDEN")
     assert message == "revokeApiToken needs an admin token; this token is write"
+    message = await writer.refused(MUTATIONS["createStatusPage"][0], "FORBIDDEN")
+    assert message == "createStatusPage needs an admin token; this token is write"
     # A named admin token and UPTIME_API_TOKEN do both.
+    page = (await named_admin.data(MUTATIONS["createStatusPage"][0]))["createStatusPage"]
+    assert page["__typename"] == "StatusPage", page
     _, made = await make_token(named_admin, "made-by-ops", "READ")
     assert (await named_admin.data(CREATE_TARGET))["createTarget"]["__typename"] == "Target"
     assert (await admin.data(REVOKE_TOKEN, id=made["id"]))["revokeApiToken"]["revokedAt"]
@@ -225,11 +240,18 @@ async def test_wrong_and_revoked_tokens_are_unauthenticated_at_once(
     reader = Client(admin.http, token)
     query = "{ targets(first: 1) { edges { node { id } } } }"
     assert await reader.data(query)
+    # /metrics takes a read token (and any above it); none or a wrong one is 401.
+    for given, status in ((token, 200), (TOKEN, 200), (None, 401), ("upt_wrong", 401)):
+        headers = {"authorization": f"Bearer {given}"} if given else {}
+        scraped = await admin.http.get("/metrics", headers=headers)
+        assert scraped.status_code == status, (given, scraped.text)
     for wrong in (token + "x", token[:-1], "upt_", "upt_" + "A" * 43, "nonsense"):
         await Client(admin.http, wrong).refused(query, "UNAUTHENTICATED")
     await admin.data(REVOKE_TOKEN, id=row["id"])
     await reader.refused(query, "UNAUTHENTICATED")  # the very next request
     await reader.refused(CREATE_TARGET, "UNAUTHENTICATED")
+    scraped = await admin.http.get("/metrics", headers={"authorization": f"Bearer {token}"})
+    assert scraped.status_code == 401
 
 
 async def test_without_uptime_api_token_no_token_is_admin_but_a_presented_one_counts(
@@ -240,6 +262,7 @@ async def test_without_uptime_api_token_no_token_is_admin_but_a_presented_one_co
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         anyone = Client(http, None)
+        assert await anyone.data("{ tokenScope }") == {"tokenScope": "ADMIN"}
         token, _ = await make_token(anyone, "reader", "READ")
         assert (await anyone.data(CREATE_TARGET))["createTarget"]["__typename"] == "Target"
         reader = Client(http, token)
