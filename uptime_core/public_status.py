@@ -34,9 +34,10 @@ DAYS = 90
 MAX_INCIDENTS = 100
 MAX_MAINTENANCE = 50
 LATENCY_WINDOW = UptimeWindow.LAST_24_HOURS
+ONE_DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Day:
     day: date
     ratio: float | None  # passing / counted checks; None without checks
@@ -181,26 +182,35 @@ async def _fetch(pool: asyncpg.Pool, sql: str, *arguments: object) -> list[async
     return rows
 
 
-def _days(record: asyncpg.Record) -> list[Day]:
-    first: datetime = record["first_day"]
-    return [
-        Day(
-            day=(first + timedelta(days=n)).date(),
-            ratio=passing / counted if counted else None,
-            checks=counted,
-            maintenance=maintenance,
-            incident=incident,
-        )
-        for n, (passing, counted, maintenance, incident) in enumerate(
-            zip(
-                record["passing"],
-                record["counted"],
-                record["maintenance"],
-                record["incident"],
-                strict=True,
-            )
-        )
-    ]
+async def _days(pool: asyncpg.Pool, target_ids: list[int]) -> dict[int, list[Day]]:
+    """Each target's ``DAYS`` days, oldest first: its rollup rows, and its incidents' spans
+    marked on the days they overlap."""
+    rollups, spans = await asyncio.gather(
+        _fetch(pool, queries["public_page_days"], target_ids, DAYS),
+        _fetch(pool, queries["public_page_incident_spans"], target_ids, DAYS),
+    )
+    first: datetime = spans[0]["first_day"]
+    dates = [(first + timedelta(days=n)).date() for n in range(DAYS)]
+    incident_days: dict[int, set[int]] = {}
+    for span in spans:
+        if span["target_id"] is not None:
+            low = max(0, (span["started_at"] - first) // ONE_DAY)
+            high = min(DAYS - 1, (span["ended_at"] - first) // ONE_DAY)
+            incident_days.setdefault(span["target_id"], set()).update(range(low, high + 1))
+    answer: dict[int, list[Day]] = {}
+    for target_id in target_ids:
+        marked = incident_days.get(target_id, set())
+        answer[target_id] = [Day(day, None, 0, 0, n in marked) for n, day in enumerate(dates)]
+    for row in rollups:
+        days = answer[row["target_id"]]
+        for start, passing, counted, maintenance in zip(
+            row["days"], row["passing"], row["counted"], row["maintenance"], strict=True
+        ):
+            day = days[(start - first) // ONE_DAY]
+            day.ratio = passing / counted if counted else None
+            day.checks = counted
+            day.maintenance = maintenance
+    return answer
 
 
 async def _incidents_with_updates(
@@ -230,7 +240,7 @@ async def public_page(pool: asyncpg.Pool, page: StatusPageRow) -> PublicPage:
 
     targets, days, figures, (incidents, updates), maintenance, now = await asyncio.gather(
         _fetch(pool, _TARGETS_SQL, target_ids),
-        _fetch(pool, queries["public_page_days"], target_ids, DAYS),
+        _days(pool, target_ids),
         uptime(),
         _incidents_with_updates(pool, target_ids),
         _fetch(pool, _MAINTENANCE_SQL, target_ids, MAX_MAINTENANCE),
@@ -238,7 +248,6 @@ async def public_page(pool: asyncpg.Pool, page: StatusPageRow) -> PublicPage:
     )
     names = {r["id"]: r["name"] for r in targets}
     by_id: dict[int, PublicTarget] = {}
-    days_by_id = {r["target_id"]: _days(r) for r in days}
     for record in targets:
         answers = figures.get(record["id"], [])
         latency = answers[-1].latency if page.show_latency and answers else None
@@ -249,7 +258,7 @@ async def public_page(pool: asyncpg.Pool, page: StatusPageRow) -> PublicPage:
                 WindowFigure(w.name, u.ratio, u.coverage)
                 for w, u in zip(windows, answers, strict=False)
             ],
-            days=days_by_id.get(record["id"], []),
+            days=days[record["id"]],
             latency_avg_ms=None if latency is None else latency.avg_ms,
             latency_p95_ms=None if latency is None else latency.p95_ms,
         )

@@ -79,25 +79,27 @@ WHERE incident_id = ANY ($1::bigint[])
 ORDER BY incident_id, id
 
 -- public_page_days --
--- Targets $1 over the 90 UTC days that end today: per day, passing and counted checks (no
--- maintenance) from the daily rollup, and whether an incident overlapped the day; arrays in
--- day order, oldest first. $2: how many days.
-SELECT tg.id AS target_id,
-       min(d.day) AS first_day,
-       array_agg(coalesce(r.up + r.degraded, 0) ORDER BY d.day) AS passing,
-       array_agg(coalesce(r.up + r.degraded + r.down, 0) ORDER BY d.day) AS counted,
-       array_agg(coalesce(r.maintenance, 0) ORDER BY d.day) AS maintenance,
-       array_agg(EXISTS (
-           SELECT 1 FROM incident AS i
-           WHERE i.target_id = tg.id
-             AND i.started_at < d.day + interval '24 hours'
-             AND coalesce(i.resolved_at, now()) >= d.day) ORDER BY d.day) AS incident
-FROM unnest($1::bigint[]) AS tg(id)
-CROSS JOIN LATERAL (
-    SELECT date_trunc('day', now(), 'UTC') - make_interval(hours => 24 * k) AS day
-    FROM generate_series(0, $2 - 1) AS k) AS d
-LEFT JOIN check_rollup_daily AS r ON r.target_id = tg.id AND r.bucket_start = d.day
-GROUP BY tg.id
+-- Targets $1's daily rollup rows over the $2 UTC days that end today, as arrays per target in
+-- day order: the day, passing and counted checks (maintenance left out), checks in
+-- maintenance. Days without a row have no checks (uptime_core/public_status.py fills them).
+SELECT target_id,
+       array_agg(bucket_start ORDER BY bucket_start) AS days,
+       array_agg(up + degraded ORDER BY bucket_start) AS passing,
+       array_agg(up + degraded + down ORDER BY bucket_start) AS counted,
+       array_agg(maintenance ORDER BY bucket_start) AS maintenance
+FROM check_rollup_daily
+WHERE target_id = ANY ($1::bigint[])
+  AND bucket_start >= date_trunc('day', now(), 'UTC') - make_interval(hours => 24 * ($2 - 1))
+GROUP BY target_id
+
+-- public_page_incident_spans --
+-- When targets $1 were in incidents during the $2 UTC days that end today (an open one until
+-- now), and the first of those days.
+SELECT i.target_id, i.started_at, coalesce(i.resolved_at, now()) AS ended_at, d.first_day
+FROM (SELECT date_trunc('day', now(), 'UTC') - make_interval(hours => 24 * ($2 - 1))
+             AS first_day) AS d
+LEFT JOIN incident AS i
+  ON i.target_id = ANY ($1::bigint[]) AND coalesce(i.resolved_at, now()) >= d.first_day
 
 -- public_page_incidents --
 -- Incidents of targets $1 open at some time in the last $2 days, newest first, $3 at most.

@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from uptime_core.public_status import PublicIncident, PublicPage
-from uptime_graphql.public.status_render import UPDATE_LABELS, when
+from uptime_graphql.public.status_render import UPDATE_LABELS, day_label, when
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -55,7 +55,7 @@ def page_json(page: PublicPage, base: str) -> dict[str, Any]:
                         ),
                         "days": [
                             {
-                                "date": day.day.isoformat(),
+                                "date": day_label(day.day),
                                 "ratio": day.ratio,
                                 "checks": day.checks,
                                 "maintenance": day.maintenance,

@@ -4,8 +4,9 @@ database goes through ``html.escape``."""
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 
 from uptime_core.enums import UptimeWindow
@@ -117,10 +118,16 @@ def bar_class(day: Day) -> str:
     return "u"
 
 
+@functools.lru_cache(maxsize=512)
+def day_label(day: date) -> str:
+    return day.isoformat()
+
+
 def _bar(day: Day) -> str:
-    label = f"{day.day.isoformat()}: {percent(day.ratio)}"
-    if day.ratio is None and day.maintenance:
-        label = f"{day.day.isoformat()}: maintenance"
+    if day.ratio is None:
+        label = f"{day_label(day.day)}: {'maintenance' if day.maintenance else 'no data'}"
+    else:
+        label = f"{day_label(day.day)}: {percent(day.ratio)}"
     if day.incident:
         label += ", incident"
     css = bar_class(day)
