@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 from pydantic import SecretStr
 
-from tests.graphql.conftest import ServeApi
+from tests.graphql.conftest import Api, ServeApi
 from tests.support.targets import TargetSpec, insert_targets, record_history
 from uptime_core.runtime.settings import Settings
 
@@ -116,3 +116,24 @@ async def test_badges_need_no_token(
     ):
         assert badge(await client.get("/badge/shop-co/status.svg"))[1] == "unknown"
         assert (await client.get("/badge/secret/status.svg")).status_code == 404
+
+
+async def test_public_set_through_the_api_turns_the_badges_on_and_off(api: Api) -> None:
+    created = await api.data(
+        """mutation { createTarget(input: {name: "Web", kind: TCP, host: "127.0.0.1", port: 9,
+                                           public: true}) {
+             ... on Target { id key public } } }"""
+    )
+    target = created["createTarget"]
+    assert (target["key"], target["public"]) == ("web", True)
+    status = await api.client.get("/badge/web/status.svg")
+    assert badge(status)[:2] == ("Web: unknown", "unknown")  # before its first check
+
+    updated = await api.data(
+        "mutation($id: ID!) { updateTarget(input: {id: $id, public: false}) "
+        "{ ... on Target { public } } }",
+        id=target["id"],
+    )
+    assert updated["updateTarget"] == {"public": False}
+    hidden = await api.client.get("/badge/web/status.svg")
+    assert (hidden.status_code, hidden.text) == (404, "no such badge\n")
