@@ -19,6 +19,9 @@ from fastapi import FastAPI, Request, Response, WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
 from uptime_core.runtime.db import create_pool
@@ -66,10 +69,27 @@ def nested_deeper_than(value: object, limit: int) -> bool:
     return False
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
+    """Strawberry's graphql-transport-ws handler, whose operations a revocation can stop
+    before it closes the socket (an event sent after the close would fail, and be logged as
+    an error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.context, Context):
+            self.context.stop_operations = self.stop_operations
+
+    async def stop_operations(self) -> None:
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+
+
 class Router(GraphQLRouter[Context, Any]):
     """Serves our own GraphiQL page; refuses a subscription connection whose
     ``connection_init`` lacks the token; encodes a subscription result shared by many
     subscribers once (``live.shared_execution``)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def encode_json(self, data: object) -> str | bytes:
         text = self._texts.next_message(data)
@@ -119,7 +139,7 @@ class Router(GraphQLRouter[Context, Any]):
                 {"message": "a valid token is required", "code": "UNAUTHENTICATED"}
             )
         if context.websocket is not None:
-            self.sessions.add(context.websocket, caller)
+            self.sessions.add(context.websocket, caller, context.stop_operations)
         unset: UnsetType = UNSET
         return unset
 

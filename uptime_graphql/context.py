@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +63,10 @@ class Context(BaseContext):
     settings: Settings
     live: LiveEvents
     header_token: str | None
-    # The WebSocket this context serves (None over HTTP): closed when its token is revoked.
+    # The WebSocket this context serves (None over HTTP): closed when its token is revoked,
+    # after its operations are stopped (app.TransportWSHandler sets stop_operations).
     websocket: WebSocket | None = None
+    stop_operations: Callable[[], Awaitable[None]] | None = None
     loaders: Loaders = field(init=False)
     # Who the caller is (auth.authenticate): None when refused; asked once per context.
     caller: Caller | None = field(init=False, default=None)

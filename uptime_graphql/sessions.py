@@ -10,6 +10,7 @@ the database which of the tokens with open WebSockets are revoked, and closes th
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from starlette.websockets import WebSocket, WebSocketState
@@ -23,16 +24,20 @@ REVOKED_CODE = 4403
 REVOKED_REASON = "token revoked"
 
 
+Stop = Callable[[], Awaitable[None]]
+
+
 class TokenSessions:
     def __init__(self) -> None:
-        self._sockets: dict[int, dict[WebSocket, Caller]] = {}
+        self._sockets: dict[int, dict[WebSocket, tuple[Caller, Stop | None]]] = {}
         self._token_of: dict[WebSocket, int] = {}
 
-    def add(self, websocket: WebSocket, caller: Caller) -> None:
-        """Follow ``websocket``, opened with a named token (others are never revoked)."""
+    def add(self, websocket: WebSocket, caller: Caller, stop: Stop | None = None) -> None:
+        """Follow ``websocket``, opened with a named token (others are never revoked);
+        ``stop`` ends its running operations (before it is closed)."""
         if caller.token_id is None:
             return
-        self._sockets.setdefault(caller.token_id, {})[websocket] = caller
+        self._sockets.setdefault(caller.token_id, {})[websocket] = (caller, stop)
         self._token_of[websocket] = caller.token_id
 
     def discard(self, websocket: WebSocket) -> None:
@@ -51,10 +56,12 @@ class TokenSessions:
         """Close every WebSocket of this token with 4403; how many were open."""
         sockets = self._sockets.pop(token_id, {})
         closed = 0
-        for websocket, caller in sockets.items():
+        for websocket, (caller, stop) in sockets.items():
             self._token_of.pop(websocket, None)
             if websocket.application_state is WebSocketState.DISCONNECTED:
                 continue
+            if stop is not None:
+                await stop()  # no event is sent after the close
             try:
                 await websocket.close(code=REVOKED_CODE, reason=REVOKED_REASON)
             except RuntimeError:

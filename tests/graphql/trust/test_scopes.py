@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.graphql.conftest import ServeApi
 from tests.graphql.trust.support import TOKEN, WS_PROTOCOL
+from tests.support.targets import TargetSpec, insert_targets
 from tests.support.wait import poll_until
 from uptime_core import tokens
 from uptime_core.enums import TokenScope
@@ -389,3 +390,61 @@ def test_root_fields_follow_fragments_and_aliases() -> None:
     assert root_fields(document, "A") == ["createTarget", "deleteTarget", "revokeApiToken"]
     assert root_fields(document, "B") == ["pauseTarget"]
     assert root_fields(document, None) == []  # two operations and no name: none chosen
+
+
+async def test_events_racing_a_revocation_end_quietly(
+    served: tuple[str, Client], db: asyncpg.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Events keep coming while the token is revoked: the subscriptions stop before the socket
+    # closes, so none is sent on a closed socket (no error, no traceback in the log).
+    url, admin = served
+    caplog.set_level(logging.INFO)
+    (target_id,) = await insert_targets(
+        db, [TargetSpec(kind="tcp", host="127.0.0.1", port=9, interval_seconds=3600)]
+    )
+    token, row = await make_token(admin, "racer", "READ")
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    sockets = []
+    for _ in range(5):
+        ws = await connect(ws_url, subprotocols=WS_PROTOCOL)
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        for n in range(3):
+            query = "subscription { targetStatusChanged { target { name } current } }"
+            await ws.send(
+                json.dumps({"id": str(n), "type": "subscribe", "payload": {"query": query}})
+            )
+        sockets.append(ws)
+    await asyncio.sleep(0.3)
+
+    def change(n: int) -> str:  # distinct: PostgreSQL folds equal notifications of a transaction
+        at = f"2026-01-01T00:00:{n:02}+00:00"
+        return json.dumps({"changes": [[target_id, "up", "down", at]]})
+
+    await db.execute("SELECT pg_notify('uptime_events', $1)", change(59))
+    async with db.transaction():
+        for n in range(20):
+            await db.execute("SELECT pg_notify('uptime_events', $1)", change(n))
+        await db.execute(
+            "UPDATE api_token SET revoked_at = now() WHERE id = $1", _token_key(row["id"])
+        )
+        await db.execute("SELECT pg_notify('uptime_tokens', $1)", str(_token_key(row["id"])))
+        for n in range(20, 40):
+            await db.execute("SELECT pg_notify('uptime_events', $1)", change(n))
+    received = 0
+    for ws in sockets:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), timeout=5)
+                received += 1
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert received > 0  # events were flowing when the token was revoked
+    await asyncio.sleep(0.5)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not noisy, [logging.Formatter().format(r) for r in noisy]
+
+
+def _token_key(global_id: str) -> int:
+    import base64
+
+    return int(base64.urlsafe_b64decode(global_id).decode().partition(":")[2])
