@@ -75,6 +75,11 @@ MUTATIONS = {
         'mutation { revokeApiToken(id: "QXBpVG9rZW46MQ==") { __typename } }',
         TokenScope.ADMIN,
     ),
+    "postIncidentUpdate": (
+        'mutation { postIncidentUpdate(input: {incidentId: "SW5jaWRlbnQ6MQ==", '
+        'status: INVESTIGATING, message: "m"}) { __typename } }',
+        TokenScope.WRITE,
+    ),
     "createStatusPage": (
         'mutation { createStatusPage(input: {slug: "s", title: "S", groups: [], '
         "showLatency: false, showUptimeWindows: []}) { __typename } }",
