@@ -24,11 +24,13 @@ from uptime_core.history import CheckRow, IncidentRow
 from uptime_core.maintenance import MaintenanceRow
 from uptime_core.scheduling.claim import ClaimedSlot
 from uptime_core.targets import TargetRow
+from uptime_core.tokens import TokenRow
 
 # row class, its table, and the fields a query derives or guarantees (not checked against the
 # table's column), each with why.
 ROWS: list[tuple[type, str, dict[str, str]]] = [
     (TargetRow, "target", {}),
+    (TokenRow, "api_token", {}),
     (CheckRow, "check_result", {}),
     (IncidentRow, "incident", {}),
     (
