@@ -67,7 +67,8 @@ async def seed(url: str, args: argparse.Namespace) -> None:
                 )
                 incident = await db.fetchval(
                     "INSERT INTO incident (target_id, started_at, resolved_at) "
-                    "VALUES ($1, $2::timestamptz, $2::timestamptz + interval '40 minutes') RETURNING id",
+                    "VALUES ($1, $2::timestamptz, $2::timestamptz + interval '40 minutes') "
+                    "RETURNING id",
                     target_id,
                     started,
                 )

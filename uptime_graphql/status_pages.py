@@ -84,7 +84,9 @@ class CreateStatusPageInput:
     )
     title: str
     groups: list[StatusPageGroupInput]
-    show_latency: bool = strawberry.field(description="Show p95 latency over 24 hours.")
+    show_latency: bool = strawberry.field(
+        description="Show the average latency over the last 24 hours."
+    )
     show_uptime_windows: list[UptimeWindow] = strawberry.field(
         description="The uptime figures shown per target, in this order."
     )

@@ -79,17 +79,20 @@ WHERE incident_id = ANY ($1::bigint[])
 ORDER BY incident_id, id
 
 -- public_page_days --
--- Targets $1's daily rollup rows over the $2 UTC days that end today, as arrays per target in
--- day order: the day, passing and counted checks (maintenance left out), checks in
--- maintenance. Days without a row have no checks (uptime_core/public_status.py fills them).
+-- Targets $1's daily rollup rows over the $2 UTC days that end today, as arrays per target:
+-- the day (0 is the first of the $2 days), the ratio of passing checks (maintenance left out;
+-- NULL without checks), counted checks, checks in maintenance. Days without a row have no
+-- checks (uptime_core/public_status.py fills them).
 SELECT target_id,
-       array_agg(bucket_start ORDER BY bucket_start) AS days,
-       array_agg(up + degraded ORDER BY bucket_start) AS passing,
-       array_agg(up + degraded + down ORDER BY bucket_start) AS counted,
-       array_agg(maintenance ORDER BY bucket_start) AS maintenance
-FROM check_rollup_daily
-WHERE target_id = ANY ($1::bigint[])
-  AND bucket_start >= date_trunc('day', now(), 'UTC') - make_interval(hours => 24 * ($2 - 1))
+       array_agg(((date_part('epoch', bucket_start) - date_part('epoch', first_day))
+                  / 86400)::int) AS day,
+       array_agg((up + degraded)::float8 / nullif(up + degraded + down, 0)) AS ratio,
+       array_agg(up + degraded + down) AS counted,
+       array_agg(maintenance) AS maintenance
+FROM (SELECT date_trunc('day', now(), 'UTC') - make_interval(hours => 24 * ($2 - 1))
+             AS first_day) AS d
+JOIN check_rollup_daily
+  ON target_id = ANY ($1::bigint[]) AND bucket_start >= d.first_day
 GROUP BY target_id
 
 -- public_page_incident_spans --

@@ -47,7 +47,6 @@ def page_json(page: PublicPage, base: str) -> dict[str, Any]:
                                 "latency": {
                                     "window": "LAST_24_HOURS",
                                     "avgMs": target.latency_avg_ms,
-                                    "p95Ms": target.latency_p95_ms,
                                 }
                             }
                             if page.show_latency

@@ -139,12 +139,8 @@ def _target(target: PublicTarget, page: PublicPage) -> str:
         f"<span>{WINDOW_LABELS[f.window]}: <b>{percent(f.ratio)}</b></span>" for f in target.windows
     ]
     if page.show_latency:
-        if target.latency_p95_ms is None:
-            figures.append("<span>latency: <b>no data</b></span>")
-        else:
-            figures.append(
-                f"<span>p95 latency (24 h): <b>{target.latency_p95_ms:.0f} ms</b></span>"
-            )
+        latency = "no data" if target.latency_avg_ms is None else f"{target.latency_avg_ms:.0f} ms"
+        figures.append(f"<span>latency (24 h avg): <b>{latency}</b></span>")
     name = escape(target.name)
     bars = "".join(_bar(day) for day in target.days)
     return (
