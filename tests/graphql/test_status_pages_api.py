@@ -11,10 +11,12 @@ from typing import Any
 import asyncpg
 import feedparser
 import httpx
+from pydantic import SecretStr
 
-from tests.graphql.conftest import Api
+from tests.graphql.conftest import Api, ServeApi
 from tests.support.status_pages import add_incident, add_maintenance, seed_days
 from tests.support.targets import TargetSpec, insert_targets
+from uptime_core.runtime.settings import Settings
 
 SECRET_URL = "https://secret-api.internal.example:8443/health"
 SECRETS = ("secret-api", "internal.example", "10.9.8.7", "refused by")
@@ -174,3 +176,32 @@ async def test_mutations_queries_and_public_routes(
             assert (await client.get(path)).status_code == 404
     gone = await api.data(DELETE, id=page["id"])
     assert gone["deleteStatusPage"] == {"id": page["id"]}
+
+
+async def test_pages_need_no_token_where_tokens_are_on(
+    serve_api: ServeApi, database_url: str, db: asyncpg.Connection
+) -> None:
+    ids, _ = await _seed(db)
+    await db.execute(
+        "INSERT INTO status_page (slug, title) VALUES ('open', 'Open'); "
+        "INSERT INTO status_page_group (status_page_id, position, name) "
+        "SELECT id, 0, 'All' FROM status_page"
+    )
+    await db.execute(
+        "INSERT INTO status_page_target (group_id, target_id, position) "
+        "SELECT g.id, t, 0 FROM status_page_group AS g, unnest($1::bigint[]) AS t",
+        ids[:1],
+    )
+    settings = Settings(database_url=database_url, api_token=SecretStr("s3cret-token"))
+    async with (
+        serve_api(database_url, settings) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        for path in ("/status/open", "/status/open.json", "/status/open/feed.rss"):
+            assert (await client.get(path)).status_code == 200, path
+        assert "Website" in (await client.get("/status/open")).text
+        refused = await client.post(
+            "/graphql",
+            json={"query": 'mutation { deleteStatusPage(id: "x") { __typename } }'},
+        )
+        assert refused.status_code in (200, 401) and "UNAUTHENTICATED" in refused.text
