@@ -196,3 +196,27 @@ async def test_public_page_shows_names_and_figures_only(
     text = repr(asdict(page))
     for secret in ("secret-api", "internal.example", "10.1.2.3", "10.0.0.7", "5432", "http"):
         assert secret not in text
+
+
+async def test_a_weekly_window_shows_its_next_occurrence(
+    db: asyncpg.Connection, pool: asyncpg.Pool
+) -> None:
+    ids = await _targets(db)
+    now = datetime.now(UTC)
+    start = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    await db.execute(
+        "INSERT INTO maintenance_window (name, target_id, kind, weekdays, local_start, "
+        "duration_seconds, time_zone) VALUES ('Nightly', NULL, 'weekly', $1, $2, 1800, 'UTC')",
+        [start.isoweekday()],
+        start.time(),
+    )
+    page = await public_page(pool, await create_page(pool, _fields(ids, groups=[])))
+    assert page.groups == [] and page.status == "unknown"
+    (window,) = page.maintenance
+    assert (window.name, window.weekly, window.active, window.targets) == (
+        "Nightly",
+        True,
+        False,
+        [],
+    )
+    assert window.starts_at == start and window.ends_at == start + timedelta(minutes=30)
