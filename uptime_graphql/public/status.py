@@ -58,7 +58,7 @@ class Cached:
             plain = render()
             found = Body(
                 plain,
-                gzip.compress(plain, compresslevel=6, mtime=0),
+                gzip.compress(plain, compresslevel=5, mtime=0),
                 '"' + hashlib.sha256(plain).hexdigest()[:24] + '"',
             )
             self.bodies[(kind, base)] = found

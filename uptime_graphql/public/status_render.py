@@ -123,15 +123,29 @@ def day_label(day: date) -> str:
     return day.isoformat()
 
 
-def _bar(day: Day) -> str:
-    if day.ratio is None:
-        label = f"{day_label(day.day)}: {'maintenance' if day.maintenance else 'no data'}"
-    else:
-        label = f"{day_label(day.day)}: {percent(day.ratio)}"
-    if day.incident:
-        label += ", incident"
-    css = bar_class(day)
-    return f'<i class="{css}" title="{label}"></i>' if css else f'<i title="{label}"></i>'
+def _bars(days: list[Day]) -> str:
+    """The bars of one target: ``bar_class`` and a tooltip each, in one loop (a page of 200
+    targets has 18,000 of them: a function call or two less per bar is a tenth of a cold
+    page's time)."""
+    parts = []
+    for day in days:
+        ratio = day.ratio
+        label = day_label(day.day)
+        if ratio is None:
+            css = " class=m" if day.maintenance else ""
+            text = "maintenance" if day.maintenance else "no data"
+        else:
+            if ratio < 0.99:
+                css = " class=d"
+            elif ratio < 0.999 or day.incident:
+                css = " class=p"
+            else:
+                css = " class=u"
+            text = "100 %" if ratio >= 1 else f"{math.floor(ratio * 10000) / 100:.2f} %"
+        if day.incident:
+            text += ", incident"
+        parts.append(f'<i{css} title="{label}: {text}"></i>')
+    return "".join(parts)
 
 
 def _target(target: PublicTarget, page: PublicPage) -> str:
@@ -142,7 +156,7 @@ def _target(target: PublicTarget, page: PublicPage) -> str:
         latency = "no data" if target.latency_avg_ms is None else f"{target.latency_avg_ms:.0f} ms"
         figures.append(f"<span>latency (24 h avg): <b>{latency}</b></span>")
     name = escape(target.name)
-    bars = "".join(_bar(day) for day in target.days)
+    bars = _bars(target.days)
     return (
         f'<li class="target" data-status="{target.status}">'
         f'<div class="row"><span class="name">{name}</span>'
