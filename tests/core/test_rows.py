@@ -23,6 +23,7 @@ from uptime_core.alerting.outbox import ClaimedDelivery, DeliveryRow
 from uptime_core.history import CheckRow, IncidentRow
 from uptime_core.maintenance import MaintenanceRow
 from uptime_core.scheduling.claim import ClaimedSlot
+from uptime_core.status_pages import IncidentUpdateRow, StatusPageRow
 from uptime_core.targets import TargetRow
 from uptime_core.tokens import TokenRow
 
@@ -33,6 +34,12 @@ ROWS: list[tuple[type, str, dict[str, str]]] = [
     (TokenRow, "api_token", {}),
     (CheckRow, "check_result", {}),
     (IncidentRow, "incident", {}),
+    (IncidentUpdateRow, "incident_update", {}),
+    (
+        StatusPageRow,
+        "status_page",
+        {"groups": "aggregated from status_page_group and status_page_target"},
+    ),
     (
         ChannelRow,
         "notification_channel",
