@@ -22,6 +22,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET, UnsetType
 
 from uptime_core.runtime.db import create_pool
@@ -84,12 +85,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             await self.cleanup_operation(operation_id)
 
 
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, Any]):
+    """The same for the older graphql-ws protocol."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.context, Context):
+            self.context.stop_operations = self.cleanup
+
+
 class Router(GraphQLRouter[Context, Any]):
     """Serves our own GraphiQL page; refuses a subscription connection whose
     ``connection_init`` lacks the token; encodes a subscription result shared by many
     subscribers once (``live.shared_execution``)."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def encode_json(self, data: object) -> str | bytes:
         text = self._texts.next_message(data)
