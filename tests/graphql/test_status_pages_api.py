@@ -139,6 +139,9 @@ async def test_mutations_queries_and_public_routes(
         assert "Edge swap" in html.text
         again = await client.get("/status/acme", headers={"if-none-match": html.headers["etag"]})
         assert again.status_code == 304
+        head = await client.head("/status/acme")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["etag"] == html.headers["etag"]
 
         data = (await client.get("/status/acme.json")).json()
         assert data["status"] == "down"

@@ -149,7 +149,7 @@ def _not_found() -> Response:
     return Response(NOT_FOUND, status_code=404, media_type="text/plain")
 
 
-@router.get("/status/{name}", include_in_schema=False)
+@router.api_route("/status/{name}", methods=["GET", "HEAD"], include_in_schema=False)
 async def status_page(request: Request, name: str) -> Response:
     """The page as HTML, or as JSON for ``{slug}.json``."""
     slug, json_wanted = (name[:-5], True) if name.endswith(".json") else (name, False)
@@ -169,7 +169,7 @@ def _page_url(request: Request, slug: str) -> str:
     return f"{str(request.base_url).rstrip('/')}/status/{slug}"
 
 
-@router.get("/status/{slug}/feed.atom", include_in_schema=False)
+@router.api_route("/status/{slug}/feed.atom", methods=["GET", "HEAD"], include_in_schema=False)
 async def atom_feed(request: Request, slug: str) -> Response:
     cached = await _cached(request, slug)
     if cached is None:
@@ -180,7 +180,7 @@ async def atom_feed(request: Request, slug: str) -> Response:
     return _answer(request, body, "application/atom+xml; charset=utf-8")
 
 
-@router.get("/status/{slug}/feed.rss", include_in_schema=False)
+@router.api_route("/status/{slug}/feed.rss", methods=["GET", "HEAD"], include_in_schema=False)
 async def rss_feed(request: Request, slug: str) -> Response:
     cached = await _cached(request, slug)
     if cached is None:
