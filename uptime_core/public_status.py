@@ -285,6 +285,7 @@ async def public_page(pool: asyncpg.Pool, page: StatusPageRow) -> PublicPage:
                 updates=[PublicUpdate(u.status, u.message, u.created_at) for u in updates[r["id"]]],
             )
             for r in incidents
+            if r["target_id"] in names  # a target deleted while the statements ran
         ],
         maintenance=[
             PublicMaintenance(
