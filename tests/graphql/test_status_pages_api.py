@@ -139,11 +139,17 @@ async def test_mutations_queries_and_public_routes(
         assert "Edge swap" in html.text
         again = await client.get("/status/acme", headers={"if-none-match": html.headers["etag"]})
         assert again.status_code == 304
+        plain = await client.get("/status/acme", headers={"accept-encoding": "identity"})
+        assert plain.text == html.text and plain.headers["etag"] != html.headers["etag"]
+        again = await client.get("/status/acme", headers={"if-none-match": plain.headers["etag"]})
+        assert again.status_code == 304
         head = await client.head("/status/acme")
         assert (head.status_code, head.content) == (200, b"")
         assert head.headers["etag"] == html.headers["etag"]
 
-        data = (await client.get("/status/acme.json")).json()
+        answer = await client.get("/status/acme.json")
+        assert answer.headers["access-control-allow-origin"] == "*"
+        data = answer.json()
         assert data["status"] == "down"
         edge = data["groups"][1]["targets"][0]
         assert edge["name"] == "Edge" and edge["status"] == "down" and len(edge["days"]) == 90

@@ -123,22 +123,27 @@ def invalidate(app: FastAPI | None) -> None:
 
 
 def _answer(request: Request, body: Body, media_type: str, *, html: bool = False) -> Response:
+    gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    # Each encoding its own strong ETag (RFC 9110 8.8.3), either one answering If-None-Match.
+    etag = body.etag[:-1] + '-gz"' if gzipped else body.etag
     headers = {
         "Cache-Control": f"public, max-age={int(CACHE_SECONDS)}",
-        "ETag": body.etag,
+        "ETag": etag,
         "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",
     }
     if html:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         headers["Referrer-Policy"] = "no-referrer"
-    if body.etag in request.headers.get("if-none-match", ""):
+    else:
+        # Public figures, no credentials: a widget on another site may read them.
+        headers["Access-Control-Allow-Origin"] = "*"
+    if body.etag[:-1] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    content = body.plain
-    if "gzip" in request.headers.get("accept-encoding", ""):
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
-        content = body.gzipped
-    return Response(content, media_type=media_type, headers=headers)
+        return Response(body.gzipped, media_type=media_type, headers=headers)
+    return Response(body.plain, media_type=media_type, headers=headers)
 
 
 async def _cached(request: Request, slug: str) -> Cached | None:
