@@ -57,8 +57,8 @@ lint: $(VENV)/.dev-installed ## ruff
 types: $(VENV)/.dev-installed ## mypy --strict on the four packages
 	$(BIN)/mypy uptime_core uptime_graphql uptime_worker uptime_cli
 
-pytest: $(VENV)/.dev-installed $(VENDOR)/.installed browser ## the test suite only
-	$(BIN)/pytest
+pytest: $(VENV)/.dev-installed $(VENDOR)/.installed browser ## the test suite only, in two processes
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 # tests/browser drives Debian's Chromium through Playwright, which never downloads a browser
 # here. As root (CI) it is installed when missing; otherwise make says what to run.

@@ -15,6 +15,12 @@ one of three places:
 - it is one such test in a module of fast ones: its node id is in ``SLOW_TESTS`` below.
 
 ``pytest -m slow`` and ``pytest -m "not slow"`` together run the whole suite.
+
+``make test`` runs it in two processes (pytest-xdist, ``-n 2 --dist loadgroup``): each test
+module is a group that one process runs whole (its module fixtures started once), except the
+tests that use the network namespaces of ``NETWORK_LAB_FIXTURES``, which share one group: the
+namespaces' host routes and addresses are fixed, and two processes building them at once
+collide. Each process has its own PostgreSQL.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ SLOW_FIXTURES = frozenset(
     }
 )
 
+# Fixtures that set up fixed host routes and addresses: their tests run in one process.
+NETWORK_LAB_FIXTURES = frozenset({"lab", "metadata_namespace"})
+
 # Single tests, in modules whose other tests are fast, that start a process themselves or
 # take long; by node id (all parameters). A name here that its module lacks is an error.
 SLOW_TESTS = frozenset(
@@ -83,6 +92,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses = set(getattr(item, "fixturenames", ()))
         if uses & SLOW_FIXTURES or item.nodeid.split("[")[0] in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+        group = "network-lab" if uses & NETWORK_LAB_FIXTURES else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
         if isinstance(item, pytest.Function):
             modules[item.nodeid.split("::")[0]] = item.module
     for entry in SLOW_TESTS:
