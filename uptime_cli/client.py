@@ -126,6 +126,11 @@ class Client:
                     f"the API at {self.url} {problem}; give its token with --token or "
                     "UPTIME_API_TOKEN"
                 )
+            if code == "FORBIDDEN":
+                raise ApiError(
+                    f"the API at {self.url} refused: {message}; give a token with that scope "
+                    "with --token or UPTIME_API_TOKEN (`uptime tokens create --scope ...`)"
+                )
             raise ApiError(f"the API at {self.url} answered: {message}")
         data = body.get("data")
         if not isinstance(data, dict):

@@ -72,6 +72,7 @@ def test_create_list_and_revoke_through_the_api(api: ApiProcess) -> None:
     refused = tokens(api, "create", "--name", "x", "--scope", "admin", token=token)
     assert refused.returncode == 1 and refused.stdout == ""
     assert "createApiToken needs an admin token; this token is read" in refused.stderr
+    assert "give a token with that scope with --token or UPTIME_API_TOKEN" in refused.stderr
 
     taken = tokens(api, "create", "--name", "grafana", "--scope", "write")
     assert taken.returncode == 1 and "already named 'grafana'" in taken.stderr
