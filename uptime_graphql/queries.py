@@ -17,6 +17,7 @@ from uptime_core.configuration.export import export_document
 from uptime_core.enums import UptimeWindow
 from uptime_core.history import incident_by_id
 from uptime_core.maintenance import window_by_id
+from uptime_core.status_pages import pages_by_id
 from uptime_core.targets import list_targets
 from uptime_graphql import status_pages, tokens
 from uptime_graphql.types.channel import (
@@ -129,6 +130,9 @@ class Query(tokens.QueryPart, status_pages.QueryPart):
         if type_name == "MaintenanceWindow":
             window = await window_by_id(info.context.pool, key)
             return None if window is None else MaintenanceWindow.from_row(window)
+        if type_name == "StatusPage":
+            pages = await pages_by_id(info.context.pool, [key])
+            return status_pages.StatusPage.from_row(pages[0]) if pages else None
         return None
 
     @strawberry.field(description="Notification channels in creation order.")

@@ -108,6 +108,13 @@ async def test_mutations_queries_and_public_routes(
         '{ statusPage(slug: "acme") { title } nope: statusPage(slug: "x") { id } }'
     )
     assert one == {"statusPage": {"title": "Acme <status>"}, "nope": None}
+    by_node = await api.data(
+        "query($id: ID!, $gone: ID!) { node(id: $id) { id ... on StatusPage { slug } } "
+        "gone: node(id: $gone) { id } }",
+        id=page["id"],
+        gone=gid("StatusPage", 999_999),
+    )
+    assert by_node == {"node": {"id": page["id"], "slug": "acme"}, "gone": None}
 
     for status, message in (("INVESTIGATING", "Looking into it"), ("IDENTIFIED", "A <bad> cable")):
         posted = await api.data(
