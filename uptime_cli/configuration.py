@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import yaml
 
 from uptime_cli.client import ApiError, api_arguments, client_for
+from uptime_core.configuration.secrets import referenced
 from uptime_core.runtime.settings import Settings
 
 APPLY_TIMEOUT_SECONDS = 300.0  # a document of thousands of targets is one transaction
@@ -37,8 +37,6 @@ APPLY = f"""mutation Apply($input: ApplyConfigurationInput!) {{
   }}
 }}"""
 EXPORT = "query Export { configurationDocument }"
-# A whole value ``${NAME}`` (``$${NAME}`` is the text itself): configuration/secrets.py's rule.
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SIGNS = {"create": "+", "update": "~", "delete": "-"}
 _KINDS = {"TARGET": "target", "CHANNEL": "channel", "MAINTENANCE_WINDOW": "maintenance window"}
 
@@ -96,7 +94,7 @@ def run_apply(args: argparse.Namespace, settings: Settings) -> int:
     except ApiError as error:
         print(f"uptime: error: {error}", file=sys.stderr)
         return 1
-    names = sorted({name for _, data in files for name in references(data)})
+    names = sorted({name for _, data in files for name in referenced(data)})
     environment = {name: os.environ[name] for name in names if name in os.environ}
     given = {
         "files": [{"name": name, "document": data} for name, data in files],
@@ -153,18 +151,6 @@ def read_file(name: str) -> tuple[str, Any]:
     return ("stdin" if name == "-" else name), data
 
 
-def references(data: Any) -> set[str]:
-    """The variables the ``${NAME}`` values of ``data`` name."""
-    if isinstance(data, str):
-        found = _REFERENCE.fullmatch(data)
-        return {found.group(1)} if found else set()
-    if isinstance(data, list):
-        return set().union(*map(references, data)) if data else set()
-    if isinstance(data, dict):
-        return set().union(*map(references, data.values())) if data else set()
-    return set()
-
-
 def print_plan(plan: dict[str, Any]) -> None:
     for change in plan["changes"]:
         line = f"{_SIGNS[change['action'].lower()]} {_KINDS[change['kind']]} {change['key']}"
@@ -201,7 +187,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             return 1
     else:
         sys.stdout.write(text)
-    needed = sorted(references(document))
+    needed = sorted(referenced(document))
     if needed:
         print(
             "uptime: the secrets are written as references; set these variables for "

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic.alias_generators import to_snake
 
-from uptime_core.configuration import parse_document, parse_documents, secret_reference
+from uptime_core.configuration import parse_document, parse_documents, secret_reference, substitute
 from uptime_core.configuration.paths import spelled
 from uptime_core.enums import ChannelKind, MaintenanceKind
 from uptime_core.validation import InvalidFields
@@ -305,3 +305,16 @@ def test_paths_follow_the_files_spelling() -> None:
         "targets[0].http.headers[0].value"
     )
     assert spelled(raw, ["targets", 0, "timeoutSeconds"]) == "targets[0].timeoutSeconds"
+
+
+def test_the_variables_a_document_references_are_those_substitute_reads() -> None:
+    from uptime_core.configuration.secrets import referenced
+
+    data = {
+        "channels": [{"webhook": {"url": "${HOOK_URL}", "secret": "${HOOK_SECRET}"}}],
+        "targets": [{"name": "$${LITERAL}", "http": {"body": "Bearer ${NOT_WHOLE}"}}],
+    }
+    assert referenced(data) == {"HOOK_URL", "HOOK_SECRET"}
+    errors: list[Any] = []
+    substitute(data, {}, "", errors)
+    assert {e.message.split()[3] for e in errors} == referenced(data)

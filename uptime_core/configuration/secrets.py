@@ -53,6 +53,19 @@ def substitute(
     return data
 
 
+def referenced(data: object) -> set[str]:
+    """The variables that the ``${NAME}`` values of ``data`` name (what ``substitute`` would
+    read), so that ``uptime apply`` sends those and nothing else of its environment."""
+    if isinstance(data, str):
+        found = _REFERENCE.fullmatch(data)
+        return {found.group(1)} if found else set()
+    if isinstance(data, list):
+        return set().union(*map(referenced, data)) if data else set()
+    if isinstance(data, dict):
+        return set().union(*map(referenced, data.values())) if data else set()
+    return set()
+
+
 def _word(part: str | int) -> str:
     text = _WORD_BREAK.sub("_", str(part)).upper()
     return _OUTSIDE.sub("_", text).strip("_")
