@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 import yaml
 
+from tests.support.wait import poll_until
 from uptime_core.configuration import parse_document
 from uptime_core.configuration.apply import (
     SPREAD_ABOVE,
@@ -213,8 +214,14 @@ async def test_two_applies_at_once_never_mix(db: asyncpg.Connection, database_ur
         async with db.transaction():
             await db.execute(queries["configuration_lock"])
             waiting = asyncio.ensure_future(apply(other, second))
-            await asyncio.sleep(0.3)
-            assert not waiting.done(), "the second apply waits for the first"
+            blocked = await poll_until(
+                lambda: db.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ),
+                lambda count: count == 1 or waiting.done(),
+                within=20,
+            )
+            assert blocked == 1 and not waiting.done(), "the second apply waits for the lock"
         plans = [await apply(db, first), await waiting]
     finally:
         await pool.release(other)
