@@ -176,21 +176,26 @@ def _page_url(request: Request, slug: str) -> str:
 
 @router.api_route("/status/{slug}/feed.atom", methods=["GET", "HEAD"], include_in_schema=False)
 async def atom_feed(request: Request, slug: str) -> Response:
-    cached = await _cached(request, slug)
-    if cached is None:
-        return _not_found()
-    url = _page_url(request, slug)
-    page = cached.page
-    body = cached.body("atom", url, lambda: render_atom(page, url))
-    return _answer(request, body, "application/atom+xml; charset=utf-8")
+    return await _feed(request, slug, "atom", render_atom, "application/atom+xml")
 
 
 @router.api_route("/status/{slug}/feed.rss", methods=["GET", "HEAD"], include_in_schema=False)
 async def rss_feed(request: Request, slug: str) -> Response:
+    return await _feed(request, slug, "rss", render_rss, "application/rss+xml")
+
+
+async def _feed(
+    request: Request,
+    slug: str,
+    kind: str,
+    render: Callable[[PublicPage, str], bytes],
+    media_type: str,
+) -> Response:
+    """A page's feed of ``kind``, rendered once per cached read of the page."""
     cached = await _cached(request, slug)
     if cached is None:
         return _not_found()
     url = _page_url(request, slug)
     page = cached.page
-    body = cached.body("rss", url, lambda: render_rss(page, url))
-    return _answer(request, body, "application/rss+xml; charset=utf-8")
+    body = cached.body(kind, url, lambda: render(page, url))
+    return _answer(request, body, f"{media_type}; charset=utf-8")
